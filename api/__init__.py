@@ -1,0 +1,1 @@
+"""The HTTP face of the service: FastAPI app, routers, HTTP rules, the CLI."""

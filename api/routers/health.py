@@ -1,0 +1,40 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.dependencies import ServicesDep
+from api.openapi_docs import problem
+from api.schemas import Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the store answers and the views are caught up",
+    response_model=Health,
+    responses={
+        503: {"description": "Not ready", "model": Health},
+        500: problem("Unexpected error"),
+    },
+)
+def readyz(svc: ServicesDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        svc.store.recorder.max_notification_id()
+        checks["store"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure to answer means "not ready"
+        checks["store"] = "unreachable"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        Health(status="ready" if ready else "not ready", checks=checks).model_dump(),
+        status_code=200 if ready else 503,
+    )

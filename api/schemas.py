@@ -1,0 +1,129 @@
+"""Request and response models: the schema clients see in ``/openapi.json``.
+
+Limits come from the domain's constants, so the documented rules and the
+enforced ones cannot drift apart. Models are strict (no "4200" for 4200) and
+forbid unknown fields, so a typo is a 422, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from domain.values import (
+    MAX_REMARKS_LENGTH,
+    MAX_TEXT_LENGTH,
+    MAX_WEIGHT_LBS,
+    MIN_WEIGHT_LBS,
+    POSTAL_CODE_PATTERN,
+    STATE_CODE_PATTERN,
+    ShipmentType,
+    Status,
+)
+
+_INPUT = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid", strict=True)
+_OUTPUT = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class AddressIn(BaseModel):
+    """A US address as a client sends it."""
+
+    model_config = _INPUT
+
+    street_address1: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    street_address2: Annotated[str | None, Field(max_length=MAX_TEXT_LENGTH)] = None
+    city: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    state: Annotated[str, Field(pattern=STATE_CODE_PATTERN, description="USPS state code")]
+    postal_code: Annotated[str, Field(pattern=POSTAL_CODE_PATTERN)]
+
+
+class ShipmentWrite(BaseModel):
+    """The body of POST and PUT (and a merge patch once applied).
+
+    Optional fields left out become null. ``status`` left out keeps its value.
+    Server-owned fields may be echoed back unchanged and are otherwise a 422.
+    """
+
+    model_config = _INPUT
+
+    shipment_type: ShipmentType
+    status: Status | None = Field(
+        default=None, description="Left out: unchanged. Must follow the status machine."
+    )
+    requested_pickup_date: date | None = None
+    delivery_date: date | None = Field(default=None, description="Not before requestedPickupDate.")
+    pickup_address: AddressIn | None = None
+    destination_address: AddressIn | None = None
+    weight_lbs: Annotated[int | None, Field(ge=MIN_WEIGHT_LBS, le=MAX_WEIGHT_LBS)] = None
+    customer_remarks: Annotated[str | None, Field(max_length=MAX_REMARKS_LENGTH)] = None
+    # Server-owned: accepted only when equal to the current values.
+    id: Any = Field(default=None, description="Server-owned; ignored if unchanged.")
+    e_tag: Any = Field(default=None, alias="eTag", description="Server-owned.")
+    version: Any = Field(default=None, description="Server-owned.")
+    created_at: Any = Field(default=None, description="Server-owned.")
+    updated_at: Any = Field(default=None, description="Server-owned.")
+
+
+class AddressOut(BaseModel):
+    """A US address as the service shows it."""
+
+    model_config = _OUTPUT
+
+    street_address1: str
+    street_address2: str | None
+    city: str
+    state: str
+    postal_code: str
+
+
+class ShipmentOut(BaseModel):
+    """The full representation of a shipment at one version."""
+
+    model_config = _OUTPUT
+
+    id: str
+    e_tag: str = Field(alias="eTag", description="Opaque; equal to the ETag header unquoted.")
+    version: int = Field(description="Stream position: the number of events so far.")
+    status: Status
+    shipment_type: ShipmentType
+    requested_pickup_date: date | None
+    delivery_date: date | None
+    pickup_address: AddressOut | None
+    destination_address: AddressOut | None
+    weight_lbs: int | None
+    customer_remarks: str | None
+    created_at: str = Field(description="RFC 3339, UTC")
+    updated_at: str = Field(description="RFC 3339, UTC")
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; extra members depend on the problem type."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(default=None, description="On 422: each bad field.")
+    current_version: int | None = Field(default=None, alias="currentVersion", description="On 412.")
+    current_e_tag: str | None = Field(default=None, alias="currentETag", description="On 412.")
+    current_status: str | None = Field(default=None, alias="currentStatus", description="On 409.")
+
+
+class Health(BaseModel):
+    """Liveness / readiness answer."""
+
+    status: str
+    checks: dict[str, str] = {}

@@ -1,0 +1,41 @@
+"""Builds the service's objects from settings, once per process, and closes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import cast
+
+from eventsourcing.postgres import PostgresDatastore
+
+from infrastructure.event_store import ShipmentStore
+from infrastructure.idempotency import IdempotencyLedger
+from infrastructure.settings import Settings
+from infrastructure.shipment_service import ShipmentService
+from projections.shipment_view import PostgresShipmentView, ShipmentView, SQLiteShipmentView
+
+
+@dataclass
+class Services:
+    """Everything a request handler or a command needs, built from one Settings."""
+
+    settings: Settings
+    store: ShipmentStore
+    view: ShipmentView
+    shipments: ShipmentService
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_services(settings: Settings) -> Services:
+    """Connect to the configured store (creating tables if allowed) and wire the service."""
+    store = ShipmentStore(settings)
+    datastore = store.factory.datastore  # type: ignore[attr-defined]
+    view_class = (
+        PostgresShipmentView if isinstance(datastore, PostgresDatastore) else SQLiteShipmentView
+    )
+    view = cast(ShipmentView, store.factory.tracking_recorder(view_class))
+    ledger = IdempotencyLedger(datastore, timedelta(hours=settings.idempotency_ttl_hours))
+    service = ShipmentService(store, ledger, inline_projections=[view])
+    return Services(settings=settings, store=store, view=view, shipments=service)

@@ -1,0 +1,1 @@
+"""Storage and configuration: the event store, its recorders, settings."""

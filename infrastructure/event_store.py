@@ -1,0 +1,56 @@
+"""The event-store application: the library's ``Application`` configured for shipments."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder
+
+from domain.shipment import Shipment
+from infrastructure.database_url import DatabaseTarget, parse_database_url
+from infrastructure.recorders import PostgresShipmentRecorder, SQLiteShipmentRecorder
+from infrastructure.settings import Settings
+from infrastructure.transcodings import register_domain_transcodings
+
+
+class ShipmentStore(Application[UUID]):
+    """Streams of shipment events, snapshots and the global notification log."""
+
+    name = "ShipmentStore"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Shipment: 100}
+
+    def __init__(self, settings: Settings) -> None:
+        self.target: DatabaseTarget = parse_database_url(
+            settings.database_url, timeout_seconds=settings.store_timeout_seconds
+        )
+        # Instance attribute on purpose: the interval is a setting, not a constant.
+        self.snapshotting_intervals = {Shipment: settings.snapshot_interval}  # type: ignore[misc]
+        super().__init__(env=library_env(settings, self.target))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    @property
+    def dialect(self) -> str:
+        return self.target.dialect
+
+
+def library_env(settings: Settings, target: DatabaseTarget) -> dict[str, str]:
+    """The eventsourcing environment for one store, derived from our settings only."""
+    recorder = SQLiteShipmentRecorder if target.dialect == "sqlite" else PostgresShipmentRecorder
+    env = {
+        **target.library_env,
+        "APPLICATION_RECORDER_TOPIC": f"{recorder.__module__}:{recorder.__qualname__}",
+        "CREATE_TABLE": "y" if settings.create_tables else "n",
+        "IS_SNAPSHOTTING_ENABLED": "y",
+    }
+    if settings.aggregate_cache_size:
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
+        env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
+    if target.dialect == "postgres":
+        env["POSTGRES_POOL_SIZE"] = str(settings.pool_size)
+        env["POSTGRES_MAX_OVERFLOW"] = str(settings.pool_max_overflow)
+    return env

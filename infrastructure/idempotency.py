@@ -1,0 +1,143 @@
+"""The ledger of Idempotency-Keys: which write a key produced, so a retry gets its answer.
+
+A record is written by the same transaction that appends the write's event
+(via ``co_commit``), so a key is on record exactly when its write is durable.
+Only (shipment, version, status) is kept: the body is the state at that version,
+which the stream reproduces exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+from psycopg.sql import SQL, Identifier
+
+from infrastructure.co_commit import Statement
+from infrastructure.recorders import IDEMPOTENCY_TABLE
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """A write's key, the fingerprint of its request and the status it will answer."""
+
+    principal: str
+    key: str
+    fingerprint: str
+    status_code: int
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What an earlier write with this key produced."""
+
+    fingerprint: str
+    shipment_id: UUID
+    version: int
+    status_code: int
+
+
+class IdempotencyLedger:
+    """Reads and records Idempotency-Keys in the store the events live in."""
+
+    def __init__(self, datastore: SQLiteDatastore | PostgresDatastore, ttl: timedelta) -> None:
+        self._datastore = datastore
+        self._ttl = ttl
+        if isinstance(datastore, PostgresDatastore):
+            table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(IDEMPOTENCY_TABLE))
+            self._select: Any = SQL(
+                "SELECT fingerprint, shipment_id, version, status_code, created_at FROM {} "
+                "WHERE principal = %s AND idempotency_key = %s"
+            ).format(table)
+            self._delete: Any = SQL(
+                "DELETE FROM {} WHERE principal = %s AND idempotency_key = %s AND created_at <= %s"
+            ).format(table)
+            self._insert: Any = SQL(
+                "INSERT INTO {} (principal, idempotency_key, fingerprint, shipment_id, "
+                "version, status_code, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            ).format(table)
+        else:
+            self._select = (
+                "SELECT fingerprint, shipment_id, version, status_code, created_at "
+                f"FROM {IDEMPOTENCY_TABLE} WHERE principal = ? AND idempotency_key = ?"
+            )
+            self._delete = (
+                f"DELETE FROM {IDEMPOTENCY_TABLE} "
+                "WHERE principal = ? AND idempotency_key = ? AND created_at <= ?"
+            )
+            self._insert = (
+                f"INSERT INTO {IDEMPOTENCY_TABLE} (principal, idempotency_key, fingerprint, "
+                "shipment_id, version, status_code, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            )
+
+    def recall(self, principal: str, key: str) -> IdempotencyRecord | None:
+        """The live record of this key, if a write with it is durable.
+
+        An expired record is deleted here, so the key can be used afresh.
+        """
+        row = self._fetch(principal, key)
+        if row is None:
+            return None
+        created_at = row["created_at"]
+        if isinstance(created_at, str):
+            created_at = datetime.fromisoformat(created_at)
+        if created_at <= self._horizon():
+            self._forget_expired(principal, key)
+            return None
+        return IdempotencyRecord(
+            fingerprint=row["fingerprint"],
+            shipment_id=UUID(str(row["shipment_id"])),
+            version=int(row["version"]),
+            status_code=int(row["status_code"]),
+        )
+
+    def _fetch(self, principal: str, key: str) -> Any:
+        with self._datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._select, (principal, key))
+            return cursor.fetchone()
+
+    def _forget_expired(self, principal: str, key: str) -> None:
+        horizon = self._horizon()
+        parameter = horizon.isoformat() if isinstance(self._datastore, SQLiteDatastore) else horizon
+        with self._datastore.transaction(commit=True) as cursor:
+            cursor.execute(self._delete, (principal, key, parameter))
+
+    def record(self, claim: IdempotencyClaim, shipment_id: UUID, version: int) -> Statement:
+        """The statement that records ``claim`` with the write it made.
+
+        A live record of the same key makes this insert fail, which fails the
+        whole append: the caller then recalls the record that won.
+        """
+        now = datetime.now(UTC)
+        if isinstance(self._datastore, PostgresDatastore):
+            return Statement(
+                self._insert,
+                (
+                    claim.principal,
+                    claim.key,
+                    claim.fingerprint,
+                    shipment_id,
+                    version,
+                    claim.status_code,
+                    now,
+                ),
+            )
+        return Statement(
+            self._insert,
+            (
+                claim.principal,
+                claim.key,
+                claim.fingerprint,
+                shipment_id.hex,
+                version,
+                claim.status_code,
+                now.isoformat(),
+            ),
+        )
+
+    def _horizon(self) -> datetime:
+        return datetime.now(UTC) - self._ttl

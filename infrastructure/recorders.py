@@ -1,0 +1,77 @@
+"""The library's SQLite and PostgreSQL application recorders, extended by one hook.
+
+Each runs the ``co_commit`` statements handed to ``Application.save`` in the
+transaction that appends the events (see ``infrastructure.co_commit``), and
+creates the idempotency table beside the events table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from infrastructure.co_commit import CO_COMMIT_KWARG, Statement
+
+IDEMPOTENCY_TABLE = "idempotency_keys"
+
+
+class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
+    """SQLite recorder whose append transaction also runs the co-committed writes."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {IDEMPOTENCY_TABLE} ("
+            "principal TEXT NOT NULL, idempotency_key TEXT NOT NULL, "
+            "fingerprint TEXT NOT NULL, shipment_id TEXT NOT NULL, "
+            "version INTEGER NOT NULL, status_code INTEGER NOT NULL, "
+            "created_at TEXT NOT NULL, "
+            "PRIMARY KEY (principal, idempotency_key))",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        statement: Statement
+        for statement in kwargs.get(CO_COMMIT_KWARG, ()):
+            c.execute(statement.sql, statement.params)
+        return notification_ids
+
+
+class PostgresShipmentRecorder(PostgresApplicationRecorder):
+    """PostgreSQL recorder whose append transaction also runs the co-committed writes."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "principal text NOT NULL, idempotency_key text NOT NULL, "
+                "fingerprint text NOT NULL, shipment_id uuid NOT NULL, "
+                "version bigint NOT NULL, status_code integer NOT NULL, "
+                "created_at timestamptz NOT NULL, "
+                "PRIMARY KEY (principal, idempotency_key))"
+            ).format(schema=Identifier(self.datastore.schema), table=Identifier(IDEMPOTENCY_TABLE))
+        )
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # Runs before the library takes its table lock and inserts the events, in
+        # the same transaction. Row locks taken here come before the table lock in
+        # every transaction, so two appends can never wait on each other in a cycle.
+        super()._insert_events(curs, stored_events, **kwargs)
+        statement: Statement
+        for statement in kwargs.get(CO_COMMIT_KWARG, ()):
+            curs.execute(statement.sql, statement.params, prepare=True)

@@ -1,0 +1,41 @@
+"""One settings object for the whole service, read from ``SHIPMENTS_*`` variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one service process; passed to ``create_app`` explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="SHIPMENTS_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./shipments.db",
+        description="sqlite:///path.db or postgresql://user[:password]@host:port/db[?schema=name]",
+    )
+    create_tables: bool = Field(
+        default=True, description="Create missing tables at start (idempotent)."
+    )
+    snapshot_interval: int = Field(
+        default=100, ge=1, description="Take a snapshot of a shipment every N versions."
+    )
+    aggregate_cache_size: int = Field(
+        default=10_000, ge=0, description="Shipments kept in memory between writes (0: off)."
+    )
+    pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections kept open.")
+    pool_max_overflow: int = Field(default=10, ge=0)
+    store_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest a request waits to reach the store or a lock before a 503.",
+    )
+    max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    idempotency_ttl_hours: int = Field(
+        default=24, ge=1, description="How long an Idempotency-Key's answer is kept."
+    )
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "info"

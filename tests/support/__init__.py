@@ -1,0 +1,1 @@
+"""Test support: stores, servers and HTTP helpers shared by the suites."""
