@@ -3,60 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Sequence
 
-from infrastructure.database_url import UnsupportedDatabaseUrl, parse_database_url
-from infrastructure.settings import Settings
+from api.commands import serve
+
+# Each module adds its own sub-command; add new ones to this tuple.
+COMMAND_MODULES = (serve,)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one sub-command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="shipments", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="worker processes")
-    serve.set_defaults(run=_serve)
-
+    for module in COMMAND_MODULES:
+        module.register(commands)
     arguments = parser.parse_args(argv)
     result: int = arguments.run(arguments)
     return result
-
-
-def _serve(arguments: argparse.Namespace) -> int:
-    import uvicorn
-
-    from api.wiring import build_services
-
-    settings = Settings()
-    try:
-        target = parse_database_url(settings.database_url)
-    except UnsupportedDatabaseUrl as error:
-        print(f"shipments: {error}", file=sys.stderr)
-        return 2
-    # Create the tables once, here, so that several workers starting together
-    # never race on CREATE TABLE; the workers then skip it.
-    build_services(settings).close()
-    os.environ["SHIPMENTS_CREATE_TABLES"] = "false"
-    print(
-        f"shipments: serving on http://{arguments.host}:{arguments.port} "
-        f"with {arguments.workers} worker(s), store {target.display}",
-        file=sys.stderr,
-    )
-    uvicorn.run(
-        "api.app:create_app_from_env",
-        factory=True,
-        host=arguments.host,
-        port=arguments.port,
-        workers=arguments.workers,
-        log_level=settings.log_level,
-        access_log=False,
-    )
-    return 0
 
 
 if __name__ == "__main__":

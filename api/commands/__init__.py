@@ -1,0 +1,1 @@
+"""Sub-commands of the ``shipments`` CLI, one module each (``register(subparsers)``)."""
