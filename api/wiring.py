@@ -9,6 +9,7 @@ from typing import cast
 from eventsourcing.postgres import PostgresDatastore
 
 from infrastructure.event_store import ShipmentStore
+from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyLedger
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import ShipmentService
@@ -37,5 +38,8 @@ def build_services(settings: Settings) -> Services:
     )
     view = cast(ShipmentView, store.factory.tracking_recorder(view_class))
     ledger = IdempotencyLedger(datastore, timedelta(hours=settings.idempotency_ttl_hours))
-    service = ShipmentService(store, ledger, inline_projections=[view])
+    committer = (
+        GroupCommitter(store, settings.group_commit_max_batch) if settings.group_commit else None
+    )
+    service = ShipmentService(store, ledger, inline_projections=[view], committer=committer)
     return Services(settings=settings, store=store, view=view, shipments=service)

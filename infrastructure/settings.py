@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -33,9 +34,31 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest a request waits to reach the store or a lock before a 503.",
     )
+    group_commit: bool = Field(
+        default=True,
+        description="Append concurrent writes in shared transactions (one lock, one flush).",
+    )
+    group_commit_max_batch: int = Field(default=64, ge=1, le=1000)
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
     idempotency_ttl_hours: int = Field(
         default=24, ge=1, description="How long an Idempotency-Key's answer is kept."
     )
-    log_format: Literal["json", "text"] = "json"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Request logs on stderr: JSON lines, or text for humans."
+    )
     log_level: str = "info"
+    tokens_file: Path | None = Field(
+        default=None,
+        description="Keep API token hashes in this JSON file instead of the database.",
+    )
+    require_auth: bool = Field(
+        default=False,
+        description="Refuse requests without a valid token even when no token is configured "
+        "(``serve`` sets it whenever tokens exist, so revoking the last one never opens up).",
+    )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a server trusts its copy of the token list (and so how long a "
+        "revoked token may still be accepted).",
+    )

@@ -25,6 +25,7 @@ from infrastructure.errors import (
     VersionConflict,
 )
 from infrastructure.event_store import ShipmentStore
+from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger, IdempotencyRecord
 
 
@@ -53,10 +54,12 @@ class ShipmentService:
         store: ShipmentStore,
         ledger: IdempotencyLedger,
         inline_projections: Sequence[InlineProjection] = (),
+        committer: GroupCommitter | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
         self._inline_projections = tuple(inline_projections)
+        self._committer = committer
 
     def create(self, details: ShipmentDetails, context: WriteContext) -> Shipment:
         """Start a new stream with one ``Created`` event."""
@@ -116,18 +119,23 @@ class ShipmentService:
             return self.ledger.recall(principal, key)
 
     def _append(self, shipment: Shipment, context: WriteContext) -> None:
-        statements: list[Statement] = [
+        projection_statements: list[Statement] = [
             statement
             for projection in self._inline_projections
             for statement in projection.statements_for(shipment)
         ]
+        ledger_statements: list[Statement] = []
         if context.idempotency is not None:
-            statements.append(
+            ledger_statements.append(
                 self.ledger.record(context.idempotency, shipment.id, shipment.version)
             )
         with _store_errors():
             try:
-                self.store.save(shipment, **{CO_COMMIT_KWARG: statements})
+                if self._committer is not None:
+                    self._committer.append(shipment, projection_statements, ledger_statements)
+                else:
+                    statements = projection_statements + ledger_statements
+                    self.store.save(shipment, **{CO_COMMIT_KWARG: statements})
             except IntegrityError:
                 self._explain_lost_race(shipment, context)
                 raise
