@@ -9,10 +9,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.access_log import AccessLogMiddleware, configure_logging
+from api.auth import build_authenticator
+from api.header_folding import ListHeaderFoldingMiddleware
 from api.problems import install_problem_handlers
 from api.request_ids import RequestIdMiddleware
-from api.routers import health, shipments
-from api.schemas import ShipmentWrite
+from api.request_metrics import RequestMetricsMiddleware, ServiceMetrics
+from api.routers import events, health, history, metrics, shipment_list, shipments
+from api.schemas import ShipmentCreate, ShipmentPatch, ShipmentWrite
+from api.view_runners import start_view_runners
 from api.wiring import Services, build_services
 from infrastructure.settings import Settings
 
@@ -33,9 +38,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not hasattr(app.state, "services"):
             app.state.services = build_services(settings)
+        if not hasattr(app.state, "authenticator"):
+            app.state.authenticator = build_authenticator(settings, app.state.services)
+        runners = start_view_runners(app.state.services, settings, app.state.metrics)
         try:
             yield
         finally:
+            runners.stop()
             app.state.services.close()
 
     app = FastAPI(
@@ -46,10 +55,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     if services is not None:
         app.state.services = services
+    app.add_middleware(ListHeaderFoldingMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.state.metrics = ServiceMetrics()
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+    configure_logging(settings.log_format, settings.log_level)
+    app.add_middleware(AccessLogMiddleware)  # outermost: times and logs the whole request
     install_problem_handlers(app)
     app.include_router(shipments.router)
+    app.include_router(shipment_list.router)
+    app.include_router(history.router)
+    app.include_router(events.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -67,10 +85,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    body_schema = ShipmentWrite.model_json_schema(
-        by_alias=True, ref_template="#/components/schemas/{model}"
-    )
-    components.update(body_schema.pop("$defs", {}))
-    components["ShipmentWrite"] = body_schema
+    for body_model in (ShipmentCreate, ShipmentWrite, ShipmentPatch):
+        body_schema = body_model.model_json_schema(
+            by_alias=True, ref_template="#/components/schemas/{model}"
+        )
+        components.update(body_schema.pop("$defs", {}))
+        components[body_model.__name__] = body_schema
     app.openapi_schema = schema
     return schema

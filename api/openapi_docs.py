@@ -57,9 +57,14 @@ WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def request_body(media_types: tuple[str, ...], description: str) -> dict[str, Any]:
-    """``openapi_extra`` documenting a body the route reads itself (to keep RFC order)."""
-    schema = {"$ref": "#/components/schemas/ShipmentWrite"}
+def request_body(
+    media_types: tuple[str, ...], description: str, model: str = "ShipmentWrite"
+) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body the route reads itself (to keep RFC order).
+
+    ``model`` names one of the body models the app factory adds to the components.
+    """
+    schema = {"$ref": f"#/components/schemas/{model}"}
     return {
         "requestBody": {
             "required": True,

@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -138,7 +139,9 @@ def to_problem(error: Exception) -> HttpProblem | None:
             type_="/problems/idempotency-key-reused",
             title="Idempotency-Key reused",
         )
-    if isinstance(error, StoreUnavailable):
+    # The library's connection errors are a safety net for a store read that
+    # was not wrapped in ``store_errors()``: an outage is a 503, never a 500.
+    if isinstance(error, StoreUnavailable | OperationalError | InterfaceError):
         return HttpProblem(
             503,
             "the shipment store is unavailable; retry shortly",
@@ -180,8 +183,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def handle_unexpected(request: Request, error: Exception) -> Response:
         _log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # Starlette answers unexpected errors from its outermost middleware, outside
+        # RequestIdMiddleware, so the id (the client's only handle on the logged
+        # trace) must be set here or the 500 would go out without it.
+        request_id = request.scope.get("state", {}).get("request_id")
         return problem_response(
-            HttpProblem(500, "the server failed to handle this request; it has been logged"),
+            HttpProblem(
+                500,
+                "the server failed to handle this request; it has been logged",
+                headers={"X-Request-ID": request_id} if request_id else None,
+            ),
             request,
         )
 
@@ -194,6 +205,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         InvalidShipment,
         IdempotencyKeyReused,
         StoreUnavailable,
+        OperationalError,
+        InterfaceError,
     ):
         app.add_exception_handler(known, handle_known)
     app.add_exception_handler(StarletteHTTPException, handle_http)

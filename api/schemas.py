@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 
 from domain.values import (
     MAX_REMARKS_LENGTH,
@@ -23,6 +24,9 @@ from domain.values import (
     ShipmentType,
     Status,
 )
+
+# A member that may be left out but not sent as null (the schema shows no null).
+Absent = SkipJsonSchema[None]
 
 _INPUT = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid", strict=True)
 _OUTPUT = ConfigDict(alias_generator=to_camel, populate_by_name=True)
@@ -40,27 +44,79 @@ class AddressIn(BaseModel):
     postal_code: Annotated[str, Field(pattern=POSTAL_CODE_PATTERN)]
 
 
-class ShipmentWrite(BaseModel):
-    """The body of POST and PUT (and a merge patch once applied).
+class ShipmentCreate(BaseModel):
+    """The body of POST: the client-writable fields (a new shipment is always DRAFT).
 
-    Optional fields left out become null. ``status`` left out keeps its value.
-    Server-owned fields may be echoed back unchanged and are otherwise a 422.
+    Optional fields left out become null.
     """
 
     model_config = _INPUT
 
     shipment_type: ShipmentType
-    status: Status | None = Field(
-        default=None, description="Left out: unchanged. Must follow the status machine."
-    )
     requested_pickup_date: date | None = None
     delivery_date: date | None = Field(default=None, description="Not before requestedPickupDate.")
     pickup_address: AddressIn | None = None
     destination_address: AddressIn | None = None
     weight_lbs: Annotated[int | None, Field(ge=MIN_WEIGHT_LBS, le=MAX_WEIGHT_LBS)] = None
     customer_remarks: Annotated[str | None, Field(max_length=MAX_REMARKS_LENGTH)] = None
+
+
+class ShipmentWrite(ShipmentCreate):
+    """The body of PUT (and of a merge patch once applied).
+
+    Optional fields left out become null. ``status`` left out keeps its value.
+    Server-owned fields may be echoed back unchanged and are otherwise a 422.
+    """
+
+    status: Status | None = Field(
+        default=None, description="Left out: unchanged. Must follow the status machine."
+    )
     # Server-owned: accepted only when equal to the current values.
     id: Any = Field(default=None, description="Server-owned; ignored if unchanged.")
+    e_tag: Any = Field(default=None, alias="eTag", description="Server-owned.")
+    version: Any = Field(default=None, description="Server-owned.")
+    created_at: Any = Field(default=None, description="Server-owned.")
+    updated_at: Any = Field(default=None, description="Server-owned.")
+
+
+class AddressPatch(BaseModel):
+    """A merge patch of an address: members sent replace, ``streetAddress2: null`` clears.
+
+    The address that results must be complete (a 422 names what is missing).
+    """
+
+    model_config = _INPUT
+
+    # Optional, but not nullable: removing a required member leaves the address invalid.
+    street_address1: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)] | Absent = None
+    street_address2: Annotated[str | None, Field(max_length=MAX_TEXT_LENGTH)] = None
+    city: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)] | Absent = None
+    state: Annotated[str, Field(pattern=STATE_CODE_PATTERN)] | Absent = None
+    postal_code: Annotated[str, Field(pattern=POSTAL_CODE_PATTERN)] | Absent = None
+
+
+class ShipmentPatch(BaseModel):
+    """The body of PATCH: an RFC 7396 merge patch of the representation.
+
+    Every member is optional: members left out keep their value, members set to
+    null are cleared, address objects merge member by member. ``shipmentType``
+    and ``status`` cannot be cleared. Documentation only: the patch is applied to
+    the current representation and the result is validated as a ``ShipmentWrite``.
+    """
+
+    model_config = _INPUT
+
+    shipment_type: ShipmentType | Absent = Field(default=None, description="Cannot be null.")
+    status: Status | Absent = Field(
+        default=None, description="Cannot be null. Must follow the status machine."
+    )
+    requested_pickup_date: date | None = None
+    delivery_date: date | None = Field(default=None, description="Not before requestedPickupDate.")
+    pickup_address: AddressPatch | None = None
+    destination_address: AddressPatch | None = None
+    weight_lbs: Annotated[int | None, Field(ge=MIN_WEIGHT_LBS, le=MAX_WEIGHT_LBS)] = None
+    customer_remarks: Annotated[str | None, Field(max_length=MAX_REMARKS_LENGTH)] = None
+    id: Any = Field(default=None, description="Server-owned; may only repeat the current value.")
     e_tag: Any = Field(default=None, alias="eTag", description="Server-owned.")
     version: Any = Field(default=None, description="Server-owned.")
     created_at: Any = Field(default=None, description="Server-owned.")

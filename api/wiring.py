@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import cast
 
 from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
 
 from infrastructure.event_store import ShipmentStore
 from infrastructure.group_commit import GroupCommitter
@@ -14,6 +15,7 @@ from infrastructure.idempotency import IdempotencyLedger
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import ShipmentService
 from projections.shipment_view import PostgresShipmentView, ShipmentView, SQLiteShipmentView
+from projections.version_index import PostgresVersionIndex, SQLiteVersionIndex, VersionIndex
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Services:
     store: ShipmentStore
     view: ShipmentView
     shipments: ShipmentService
+    version_index: VersionIndex
 
     def close(self) -> None:
         self.store.close()
@@ -38,8 +41,31 @@ def build_services(settings: Settings) -> Services:
     )
     view = cast(ShipmentView, store.factory.tracking_recorder(view_class))
     ledger = IdempotencyLedger(datastore, timedelta(hours=settings.idempotency_ttl_hours))
+    version_index = _version_index(datastore, create_table=settings.create_tables)
     committer = (
         GroupCommitter(store, settings.group_commit_max_batch) if settings.group_commit else None
     )
-    service = ShipmentService(store, ledger, inline_projections=[view], committer=committer)
-    return Services(settings=settings, store=store, view=view, shipments=service)
+    service = ShipmentService(
+        store, ledger, inline_projections=[view, version_index], committer=committer
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        view=view,
+        shipments=service,
+        version_index=version_index,
+    )
+
+
+def _version_index(
+    datastore: PostgresDatastore | SQLiteDatastore, *, create_table: bool
+) -> VersionIndex:
+    """The as-of index in the events' own database (see ``projections.version_index``)."""
+    index: PostgresVersionIndex | SQLiteVersionIndex = (
+        PostgresVersionIndex(datastore)
+        if isinstance(datastore, PostgresDatastore)
+        else SQLiteVersionIndex(datastore)
+    )
+    if create_table:
+        index.create_table()
+    return index

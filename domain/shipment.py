@@ -48,7 +48,10 @@ class Shipment(Aggregate):
             assert new_status is not None
             self._change_status(self.status, new_status, actor, request_id)
         else:
-            self._revise(changes, new_status, actor, request_id)
+            previous: dict[str, Any] = {name: getattr(self.details, name) for name in changes}
+            if new_status is not None:
+                previous["status"] = self.status
+            self._revise(changes, new_status, actor, request_id, previous)
         return True
 
     @event("StatusChanged")
@@ -57,13 +60,36 @@ class Shipment(Aggregate):
     ) -> None:
         self.status = new_status
 
-    @event("Revised")
+    class Revised(Aggregate.Event):
+        """Some details changed (and perhaps the status, in the same request).
+
+        Version 2 also records ``previous``: the values the changed fields (and
+        ``status``, when it moved) had before, so one event read alone, as the
+        change feed shows it, tells what it replaced. Version 1 events did not
+        record it; they are upcast with ``previous = None`` (unknown without
+        replaying the stream, which ``history`` does).
+        """
+
+        class_version = 2
+
+        changes: dict[str, Any]
+        new_status: Status | None
+        actor: str
+        request_id: str | None
+        previous: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["previous"] = None
+
+    @event(Revised)
     def _revise(
         self,
         changes: dict[str, Any],
         new_status: Status | None,
         actor: str,
         request_id: str | None,
+        previous: dict[str, Any] | None,
     ) -> None:
         self.details = self.details.with_changes(changes)
         if new_status is not None:

@@ -162,7 +162,8 @@ class Address:
         ]
         if self.state not in US_STATE_CODES:
             problems.append(FieldProblem("state", "must be a two-letter US state code"))
-        if not _POSTAL_CODE.match(self.postal_code):
+        # fullmatch, not match: "$" also matches before a trailing newline.
+        if not _POSTAL_CODE.fullmatch(self.postal_code):
             problems.append(FieldProblem("postal_code", "must be 12345 or 12345-6789"))
         if problems:
             raise InvalidShipment(problems)

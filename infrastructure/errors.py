@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from uuid import UUID
+
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 
 class ShipmentNotFound(LookupError):
@@ -30,3 +34,17 @@ class IdempotencyKeyReused(Exception):
 
 class StoreUnavailable(Exception):
     """The store could not be reached or did not answer in time."""
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Connection trouble and time-outs (pool, lock) become ``StoreUnavailable`` (a 503).
+
+    Every read and write of the store runs inside this, so that an outage is
+    always a 503 however the library reports it: an unreachable PostgreSQL
+    arrives as the library's ``OperationalError`` caused by ``psycopg_pool.PoolTimeout``.
+    """
+    try:
+        yield
+    except (InterfaceError, OperationalError) as error:
+        raise StoreUnavailable(str(error)) from error

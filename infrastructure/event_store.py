@@ -12,7 +12,12 @@ from domain.shipment import Shipment
 from infrastructure.database_url import DatabaseTarget, parse_database_url
 from infrastructure.recorders import PostgresShipmentRecorder, SQLiteShipmentRecorder
 from infrastructure.settings import Settings
+from infrastructure.store_retries import FailFastPostgresFactory
 from infrastructure.transcodings import register_domain_transcodings
+
+# Versions and log positions are signed 64-bit integers in both stores; a larger
+# number names nothing (and must never reach a driver, which would fail on it).
+MAX_POSITION = 2**63 - 1
 
 
 class ShipmentStore(Application[UUID]):
@@ -51,6 +56,8 @@ def library_env(settings: Settings, target: DatabaseTarget) -> dict[str, str]:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
         env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
     if target.dialect == "postgres":
+        factory = FailFastPostgresFactory
+        env["PERSISTENCE_MODULE"] = f"{factory.__module__}:{factory.__qualname__}"
         env["POSTGRES_POOL_SIZE"] = str(settings.pool_size)
         env["POSTGRES_MAX_OVERFLOW"] = str(settings.pool_max_overflow)
     return env

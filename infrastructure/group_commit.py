@@ -90,7 +90,14 @@ class GroupCommitter:
                 self._condition.wait()
 
     def _commit(self, batch: list[PendingAppend]) -> None:
-        batch = self._without_doomed(batch)
+        batch, doomed = self._split_doomed(batch)
+        try:
+            self._commit_distinct(batch)
+        finally:
+            self._settle_doomed(doomed, batch)
+
+    def _commit_distinct(self, batch: list[PendingAppend]) -> None:
+        """Commit writes that each aim at a different position."""
         if not batch:
             return
         for pending in batch:
@@ -128,18 +135,40 @@ class GroupCommitter:
         _finish(batch, None)
 
     @staticmethod
-    def _without_doomed(batch: list[PendingAppend]) -> list[PendingAppend]:
-        """Fail at once a write aiming at a position another write in the batch takes."""
+    def _split_doomed(
+        batch: list[PendingAppend],
+    ) -> tuple[list[PendingAppend], list[PendingAppend]]:
+        """Set aside each write aiming at a position an earlier write in the batch takes."""
         seen: set[tuple[object, int]] = set()
         kept: list[PendingAppend] = []
+        doomed: list[PendingAppend] = []
         for pending in batch:
             target = (pending.shipment.id, pending.shipment.version)
             if target in seen:
-                _finish([pending], IntegrityError("the position is taken in this batch"))
+                doomed.append(pending)
             else:
                 seen.add(target)
                 kept.append(pending)
-        return kept
+        return kept, doomed
+
+    def _settle_doomed(self, doomed: list[PendingAppend], kept: list[PendingAppend]) -> None:
+        """Fail a set-aside write only once the write that took its position is durable.
+
+        Failing it earlier would let its caller read the stream before that commit
+        and answer 412 naming the very version it holds. If the taker did not
+        commit, the set-aside write goes back to the queue: the store decides.
+        """
+        committed = {
+            (p.shipment.id, p.shipment.version) for p in kept if p.finished and p.error is None
+        }
+        retry: list[PendingAppend] = []
+        for pending in doomed:
+            if (pending.shipment.id, pending.shipment.version) in committed:
+                _finish([pending], IntegrityError("the position is taken in this batch"))
+            else:
+                retry.append(pending)
+        with self._condition:
+            self._queue.extendleft(reversed(retry))
 
 
 def _finish(batch: Sequence[PendingAppend], error: BaseException | None) -> None:

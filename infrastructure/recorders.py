@@ -7,10 +7,11 @@ creates the idempotency table beside the events table.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent, Subscription
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg import Cursor
@@ -18,6 +19,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from infrastructure.co_commit import CO_COMMIT_KWARG, Statement
+from infrastructure.sqlite_subscription import PollingSubscription
+from infrastructure.store_retries import retry_once_unless_timed_out
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
 
@@ -25,8 +28,31 @@ IDEMPOTENCY_TABLE = "idempotency_keys"
 class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
     """SQLite recorder whose append transaction also runs the co-committed writes."""
 
+    # How soon a subscriber sees an event appended by another process.
+    poll_interval_seconds = 0.05
+
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
+        self._subscriptions: weakref.WeakSet[PollingSubscription] = weakref.WeakSet()
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        """Follow the log (the library leaves this unimplemented for SQLite): see
+        ``infrastructure.sqlite_subscription``."""
+        subscription = PollingSubscription(
+            self, gt, topics, poll_interval_seconds=self.poll_interval_seconds
+        )
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super().insert_events(stored_events, **kwargs)
+        for subscription in list(self._subscriptions):  # committed: wake local subscribers
+            subscription.wake()
+        return notification_ids
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -51,6 +77,16 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
 
 class PostgresShipmentRecorder(PostgresApplicationRecorder):
     """PostgreSQL recorder whose append transaction also runs the co-committed writes."""
+
+    # Bounded retries, so an unreachable store answers 503 within its time-out.
+    insert_events = retry_once_unless_timed_out(PostgresApplicationRecorder.insert_events)
+    select_events = retry_once_unless_timed_out(PostgresApplicationRecorder.select_events)
+    select_notifications = retry_once_unless_timed_out(
+        PostgresApplicationRecorder.select_notifications
+    )
+    max_notification_id = retry_once_unless_timed_out(
+        PostgresApplicationRecorder.max_notification_id
+    )
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)

@@ -39,6 +39,30 @@ class Settings(BaseSettings):
         description="Append concurrent writes in shared transactions (one lock, one flush).",
     )
     group_commit_max_batch: int = Field(default=64, ge=1, le=1000)
+    projection_runner: bool = Field(
+        default=True,
+        description="Run the projection runner in each server process (one per view is "
+        "active across all processes and hosts; the others stand by).",
+    )
+    projection_batch_size: int = Field(
+        default=500, ge=1, description="Most events a runner applies in one transaction."
+    )
+    projection_standby_retry_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often a standby runner tries to take over (and a failed one restarts).",
+    )
+    projection_state_cache_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Shipment states a runner or rebuild keeps in memory to fold events.",
+    )
+    readiness_max_projection_lag_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="/readyz answers 503 while the oldest event a view has not processed "
+        "is older than this.",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
     idempotency_ttl_hours: int = Field(
         default=24, ge=1, description="How long an Idempotency-Key's answer is kept."

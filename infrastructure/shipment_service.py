@@ -6,13 +6,12 @@ It translates the library's exceptions into ours (``VersionConflict``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.persistence import IntegrityError
 
 from domain.details import ShipmentDetails
 from domain.shipment import Shipment
@@ -21,10 +20,10 @@ from infrastructure.co_commit import CO_COMMIT_KWARG, InlineProjection, Statemen
 from infrastructure.errors import (
     IdempotencyKeyReused,
     ShipmentNotFound,
-    StoreUnavailable,
     VersionConflict,
 )
-from infrastructure.event_store import ShipmentStore
+from infrastructure.errors import store_errors as _store_errors
+from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger, IdempotencyRecord
 
@@ -78,7 +77,7 @@ class ShipmentService:
 
     def load_version(self, shipment_id: UUID, version: int) -> Shipment:
         """The state as it was right after ``version`` was appended."""
-        if version < 1:
+        if not 1 <= version <= MAX_POSITION:
             raise ShipmentNotFound(shipment_id, version)
         with _store_errors():
             try:
@@ -149,12 +148,3 @@ class ShipmentService:
                     raise IdempotencyKeyReused(context.idempotency.key)
                 raise AlreadyApplied(record)
         raise VersionConflict(shipment.id, self.current_version(shipment.id))
-
-
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    """Connection trouble and lock time-outs become ``StoreUnavailable``."""
-    try:
-        yield
-    except (InterfaceError, OperationalError) as error:
-        raise StoreUnavailable(str(error)) from error

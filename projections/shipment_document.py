@@ -6,7 +6,6 @@ idempotent replays) renders it here, so they agree byte for byte.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,20 +18,22 @@ from projections.version_tags import encode_tag
 
 def format_timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds and a ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is twice as fast as strftime, and this runs twice per document.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def address_document(address: Address | None) -> dict[str, Any] | None:
     """An address in the API's camelCase."""
     if address is None:
         return None
-    values = asdict(address)
+    # Attribute by attribute: ``dataclasses.asdict`` deep-copies, and this runs for
+    # every row a projection rebuild writes.
     return {
-        "streetAddress1": values["street_address1"],
-        "streetAddress2": values["street_address2"],
-        "city": values["city"],
-        "state": values["state"],
-        "postalCode": values["postal_code"],
+        "streetAddress1": address.street_address1,
+        "streetAddress2": address.street_address2,
+        "city": address.city,
+        "state": address.state,
+        "postalCode": address.postal_code,
     }
 
 

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
 from typing import Any
 
 from infrastructure.database_url import UnsupportedDatabaseUrl, parse_database_url
 from infrastructure.settings import Settings
+from infrastructure.token_store import open_token_store
+
+REFUSE_OPEN = (
+    "shipments: refusing to serve on {host} without authentication: no API token is "
+    "configured.\n"
+    "  Create one first:  shipments tokens add NAME --role admin\n"
+    "  or, for local development only, listen on loopback:  --host 127.0.0.1"
+)
+WARN_OPEN = """
+shipments: ******************************************************************
+shipments: WARNING: AUTHENTICATION IS OFF: no API token is configured.
+shipments: Anyone who can reach {url} may read and change every shipment.
+shipments: This is allowed on loopback only, for local development. To turn
+shipments: authentication on:  shipments tokens add NAME --role admin
+shipments: ******************************************************************
+"""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name we will not resolve: treat as reachable from elsewhere
 
 
 def register(commands: Any) -> None:
@@ -34,8 +61,24 @@ def run(arguments: argparse.Namespace) -> int:
         return 2
     # Create the tables once, here, so that several workers starting together
     # never race on CREATE TABLE; the workers then skip it.
-    build_services(settings).close()
+    services = build_services(settings)
+    try:
+        tokens = open_token_store(
+            settings.tokens_file,
+            services.store.factory.datastore,  # type: ignore[attr-defined]
+            create_table=settings.create_tables,
+        ).records()
+    finally:
+        services.close()
+    if not tokens and not is_loopback(arguments.host):
+        print(REFUSE_OPEN.format(host=arguments.host), file=sys.stderr)
+        return 2
     os.environ["SHIPMENTS_CREATE_TABLES"] = "false"
+    if tokens:
+        # Workers require tokens from now on, even if the last one is revoked.
+        os.environ["SHIPMENTS_REQUIRE_AUTH"] = "true"
+    elif not settings.require_auth:
+        print(WARN_OPEN.format(url=f"http://{arguments.host}:{arguments.port}"), file=sys.stderr)
     print(
         f"shipments: serving on http://{arguments.host}:{arguments.port} "
         f"with {arguments.workers} worker(s), store {target.display}",

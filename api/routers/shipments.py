@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +19,7 @@ from api.openapi_docs import (
     request_body,
     shipment_answer,
 )
+from api.past_versions import as_of_response
 from api.principals import Principal
 from api.request_body import read_limited_body
 from api.shipment_input import JSON, MERGE_PATCH
@@ -96,7 +97,9 @@ async def _write_request(
         **WRITE_PROBLEMS,
     },
     openapi_extra=request_body(
-        (JSON,), "The new shipment; status and server-owned fields are not allowed."
+        (JSON,),
+        "The new shipment; status and server-owned fields are not allowed.",
+        "ShipmentCreate",
     ),
 )
 async def create_shipment(
@@ -111,9 +114,12 @@ async def create_shipment(
     return await run_in_threadpool(ShipmentWrites(svc.shipments).create, write)
 
 
-@router.api_route(
+# HEAD is GET without the body (RFC 9110 §9.3.2). It gets its own, undocumented
+# route: one route with both methods gives both operations the same operationId,
+# which OpenAPI forbids and client generators reject.
+@router.head("/{shipment_id}", include_in_schema=False, response_model=None)
+@router.get(
     "/{shipment_id}",
-    methods=["GET", "HEAD"],
     summary="The current state of a shipment (from the view)",
     response_model=None,
     responses={
@@ -129,8 +135,18 @@ def get_shipment(
     principal: ReaderDep,
     if_none_match: IfNoneMatch = None,
     x_request_id: RequestIdHeader = None,
+    as_of: Annotated[
+        str | None,
+        Query(
+            alias="asOf",
+            description="RFC 3339 instant with a time zone: the shipment as it was then, "
+            "read from its stream (404 before it was created)",
+        ),
+    ] = None,
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
+    if as_of is not None:
+        return as_of_response(svc, parsed_id, as_of, if_none_match)
     found = svc.view.get(parsed_id)
     if found is None:
         raise ShipmentNotFound(parsed_id)
@@ -185,7 +201,9 @@ async def replace_shipment(
         **WRITE_PROBLEMS,
     },
     openapi_extra=request_body(
-        (MERGE_PATCH, JSON), "RFC 7396 merge patch: members set to null are cleared."
+        (MERGE_PATCH, JSON),
+        "RFC 7396 merge patch: members set to null are cleared.",
+        "ShipmentPatch",
     ),
 )
 async def patch_shipment(

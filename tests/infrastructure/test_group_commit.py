@@ -36,6 +36,9 @@ class GatedSaves:
         self.batch_sizes: list[int] = []
         self.first_started = threading.Event()
         self.release_first = threading.Event()
+        self.second_started = threading.Event()
+        self.release_second = threading.Event()
+        self.release_second.set()  # only tests that hold the second batch clear it
         self.fail_next_with: BaseException | None = None
         services.store.save = self.save  # type: ignore[method-assign]
 
@@ -44,6 +47,9 @@ class GatedSaves:
         if len(self.batch_sizes) == 1:
             self.first_started.set()
             assert self.release_first.wait(30)
+        if len(self.batch_sizes) == 2:
+            self.second_started.set()
+            assert self.release_second.wait(30)
         if self.fail_next_with is not None and len(self.batch_sizes) > 1:
             error, self.fail_next_with = self.fail_next_with, None
             for aggregate in aggregates:
@@ -156,6 +162,37 @@ def test_two_writes_for_one_position_in_a_batch_have_exactly_one_winner(
     results = [outcomes[id(a)], outcomes[id(b)]]
     assert results.count("ok") == 1
     assert sum(isinstance(r, IntegrityError) for r in results) == 1
+    assert services.shipments.current_version(contested.id) == 2
+
+
+def test_the_loser_of_an_in_batch_conflict_waits_until_the_winner_is_durable(
+    services: Services,
+) -> None:
+    contested, opener = created(services), created(services)
+    gate = GatedSaves(services)
+    gate.release_second.clear()
+    committer = GroupCommitter(services.store)
+    outcomes: dict[Any, Any] = {}
+    first = append_in_thread(committer, services, revision(services, opener, 1), outcomes)
+    assert gate.first_started.wait(30)
+    winner, loser = revision(services, contested, 5), revision(services, contested, 6)
+    threads = [append_in_thread(committer, services, w, outcomes) for w in (winner, loser)]
+    wait_for_queue(committer, 2)
+    gate.release_first.set()
+    assert gate.second_started.wait(30)  # the batch with the winner is being saved
+
+    # Were the loser answered now, its caller would read the stream before the
+    # winner's commit and tell its client a 412 naming the version it already holds.
+    threads[1].join(0.5)
+    assert threads[1].is_alive()
+    assert id(loser) not in outcomes
+    gate.release_second.set()
+    for thread in [first, *threads]:
+        thread.join(30)
+
+    assert outcomes[id(winner)] == "ok"
+    assert isinstance(outcomes[id(loser)], IntegrityError)
+    assert gate.batch_sizes == [1, 1]
     assert services.shipments.current_version(contested.id) == 2
 
 

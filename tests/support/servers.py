@@ -9,13 +9,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKER_STARTED = "Application startup complete"
+PORT_TAKEN = "address already in use"
+PORT_ATTEMPTS = 3
+
+
+class ServerExitedEarly(RuntimeError):
+    """The server process ended before it answered /readyz."""
 
 
 def free_port() -> int:
@@ -23,6 +30,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def shipments_command() -> list[str]:
+    """The installed ``shipments`` script next to this Python, else the module it runs."""
+    script = Path(sys.executable).with_name("shipments")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "api.cli"]
 
 
 @dataclass
@@ -39,41 +54,74 @@ class RunningServer:
 
 @contextmanager
 def running_server(
-    database_url: str,
+    database_url: str | None,
     log_dir: Path,
     *,
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
+    cwd: Path | None = None,
     ready_timeout: float = 60.0,
 ) -> Iterator[RunningServer]:
-    """Start ``shipments serve`` on a free port, wait until ready, stop it afterwards."""
+    """Start ``shipments serve`` on a free port, wait until ready, stop it afterwards.
+
+    ``database_url=None`` leaves ``SHIPMENTS_DATABASE_URL`` unset, so the server
+    uses its default store (relative to ``cwd``), as ``make run`` does.
+    """
+    env = {**os.environ, "SHIPMENTS_LOG_LEVEL": "info", **(extra_env or {})}
+    env.pop("SHIPMENTS_DATABASE_URL", None)
+    if database_url is not None:
+        env["SHIPMENTS_DATABASE_URL"] = database_url
+    for attempt in range(PORT_ATTEMPTS):
+        server = start_server(env, log_dir, workers, cwd or REPO_ROOT)
+        try:
+            wait_until_ready(server, ready_timeout)
+        except ServerExitedEarly:
+            # The free port was taken by someone else before the server bound it.
+            if PORT_TAKEN in server.log().lower() and attempt + 1 < PORT_ATTEMPTS:
+                continue
+            raise
+        except BaseException:
+            stop(server)
+            raise
+        break
+    try:
+        if workers > 1:
+            wait_for_workers(server, workers)
+        yield server
+    finally:
+        stop(server)
+
+
+def start_server(env: dict[str, str], log_dir: Path, workers: int, cwd: Path) -> RunningServer:
+    """Launch ``shipments serve`` on a free port, its output going to a log file."""
     port = free_port()
-    env = {**os.environ, "SHIPMENTS_DATABASE_URL": database_url, **(extra_env or {})}
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "api.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
+            [*shipments_command(), "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            cwd=REPO_ROOT,
+            cwd=cwd,
         )
-    server = RunningServer(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        wait_until_ready(server, ready_timeout)
-        yield server
-    finally:
-        stop(server)
+    return RunningServer(process, f"http://127.0.0.1:{port}", log_path)
+
+
+@contextmanager
+def running_servers(
+    database_url: str, log_dir: Path, count: int, *, workers: int = 1
+) -> Iterator[list[RunningServer]]:
+    """``count`` independent servers on one store, started one after another.
+
+    Started in turn, not together: concurrent start-up (CREATE TABLE on a fresh
+    store) is not what these tests are about.
+    """
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(running_server(database_url, log_dir, workers=workers))
+            for _ in range(count)
+        ]
 
 
 def wait_until_ready(server: RunningServer, timeout: float) -> None:
@@ -81,7 +129,7 @@ def wait_until_ready(server: RunningServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.log()}")
+            raise ServerExitedEarly(f"server exited early:\n{server.log()}")
         try:
             if httpx.get(f"{server.base_url}/readyz", timeout=1.0).status_code == 200:
                 return
@@ -89,6 +137,17 @@ def wait_until_ready(server: RunningServer, timeout: float) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server not ready after {timeout}s:\n{server.log()}")
+
+
+def wait_for_workers(server: RunningServer, workers: int, timeout: float = 15.0) -> None:
+    """Give every worker a chance to finish start-up, so that all of them take requests.
+
+    Best effort: correctness never depends on it (a request reaching the socket is
+    served by whichever worker is up), it only makes the load spread over all of them.
+    """
+    deadline = time.monotonic() + timeout
+    while server.log().count(WORKER_STARTED) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def stop(server: RunningServer, sig: int = signal.SIGTERM) -> None:

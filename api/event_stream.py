@@ -1,0 +1,58 @@
+"""The change feed as a live stream: pages of the log, then polling for what comes next.
+
+Each item is yielded once, in position order, starting after a position the
+client chose (``Last-Event-ID`` on reconnection), so a client that reconnects
+with the id of the last event it saw misses nothing and sees nothing twice.
+When the client goes away the server cancels the generator at its next await
+(a read in the thread pool or the poll sleep), which ends it cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+
+from infrastructure.change_feed import ChangeFeed
+from infrastructure.errors import StoreUnavailable
+from projections.event_payloads import feed_item
+
+PAGE_SIZE = 200
+POLL_SECONDS = 0.5
+_log = logging.getLogger("shipments.events")
+
+
+async def follow_feed(
+    feed: ChangeFeed,
+    after: int,
+    *,
+    limit: int | None = None,
+    follow: bool = True,
+    poll_seconds: float = POLL_SECONDS,
+) -> AsyncIterator[dict[str, Any]]:
+    """Feed items after ``after``: until ``limit`` are sent, or caught up when not following."""
+    position, sent = after, 0
+    try:
+        while limit is None or sent < limit:
+            wanted = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - sent)
+            try:
+                page = await run_in_threadpool(feed.read, position, wanted)
+            except StoreUnavailable:
+                if not follow:
+                    raise
+                _log.warning("change feed stream: store unavailable, retrying")
+                await anyio.sleep(poll_seconds)
+                continue
+            for entry in page.entries:
+                yield feed_item(entry.position, entry.event)
+                position, sent = entry.position, sent + 1
+            if page.has_more:
+                continue
+            if not follow or (limit is not None and sent >= limit):
+                return
+            await anyio.sleep(poll_seconds)  # Caught up: wait for new commits.
+    finally:
+        _log.info("change feed stream closed after %d event(s), at position %d", sent, position)

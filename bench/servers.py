@@ -1,0 +1,122 @@
+"""Start the benchmarked HTTP servers as subprocesses on loopback, and stop them.
+
+The service is started exactly as a user starts it (``shipments serve``), the
+baseline with the same worker count, each on a free port, with its log in a
+file that is shown when it fails to start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SYSTEMS = ("service", "baseline")
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A server process, what it is, and where it answers."""
+
+    system: str
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_command(system: str, database_url: str, port: int, workers: int) -> list[str]:
+    """The command line that starts ``system`` ("service" or "baseline")."""
+    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    if system == "service":
+        return [sys.executable, "-m", "api.cli", "serve", *common]
+    if system == "baseline":
+        return [
+            sys.executable,
+            "-m",
+            "bench.crud_baseline",
+            "--database-url",
+            database_url,
+            *common,
+        ]
+    raise ValueError(f"unknown system {system!r}: use one of {SYSTEMS}")
+
+
+@contextmanager
+def running_server(
+    system: str,
+    database_url: str,
+    log_dir: Path,
+    *,
+    workers: int = 1,
+    extra_env: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    ready_timeout: float = 60.0,
+) -> Iterator[RunningServer]:
+    """Start ``system`` on a free port, wait until /readyz answers, stop it afterwards."""
+    port = free_port()
+    env = {**os.environ, "SHIPMENTS_DATABASE_URL": database_url, **(extra_env or {})}
+    log_path = log_dir / f"{system}-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            server_command(system, database_url, port, workers),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO_ROOT,
+        )
+    server = RunningServer(system, process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        _wait_until_ready(server, ready_timeout, dict(headers or {}))
+        yield server
+    finally:
+        _stop(server)
+
+
+def _wait_until_ready(server: RunningServer, timeout: float, headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.system} exited early:\n{_log_tail(server)}")
+        try:
+            if (
+                httpx.get(f"{server.base_url}/readyz", headers=headers, timeout=1.0).status_code
+                == 200
+            ):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{server.system} not ready after {timeout}s:\n{_log_tail(server)}")
+
+
+def _stop(server: RunningServer) -> None:
+    """Stop the server's own process group (its workers included), nothing else."""
+    if server.process.poll() is None:
+        os.killpg(server.process.pid, signal.SIGTERM)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+
+
+def _log_tail(server: RunningServer, lines: int = 40) -> str:
+    return "\n".join(server.log_path.read_text(errors="replace").splitlines()[-lines:])

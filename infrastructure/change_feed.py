@@ -1,0 +1,52 @@
+"""The global change feed: every shipment event in commit order, from the notification log.
+
+Positions are the library's notification ids. Both recorders hand them out in
+commit order (SQLite has one writer at a time; the PostgreSQL recorder locks
+the events table while it inserts, so no transaction can commit a lower id
+after a reader has seen a higher one). A reader that pages with ``after``
+therefore never skips an event committed later, and never sees one twice. Ids
+of rolled-back appends (a lost race) are never used, so positions may jump.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from infrastructure.event_store import ShipmentStore
+from infrastructure.stream_reader import translated_store_errors
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One event and its position in the global log."""
+
+    position: int
+    event: Any  # A Shipment domain event (upcast when it was recorded in an old form).
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """Entries after a position, and whether more were already committed."""
+
+    entries: list[FeedEntry]
+    has_more: bool
+
+
+class ChangeFeed:
+    """Reads the store's notification log as domain events."""
+
+    def __init__(self, store: ShipmentStore) -> None:
+        self._store = store
+
+    def read(self, after: int, limit: int) -> FeedPage:
+        """Up to ``limit`` entries with positions greater than ``after``, oldest first."""
+        with translated_store_errors():
+            notifications = self._store.recorder.select_notifications(
+                start=after, limit=limit + 1, inclusive_of_start=False
+            )
+        entries = [
+            FeedEntry(notification.id, self._store.mapper.to_domain_event(notification))
+            for notification in notifications[:limit]
+        ]
+        return FeedPage(entries, has_more=len(notifications) > limit)

@@ -1,0 +1,55 @@
+"""Following a SQLite event log: the library's subscription, woken by polling.
+
+The library's SQLite recorder does not implement ``subscribe`` (SQLite has no
+LISTEN/NOTIFY). Its PostgreSQL subscription is a ``ListenNotifySubscription``
+whose pull loop wakes when a notification arrives; this one is the same pull
+loop, woken by a timer instead (for writes by other processes) and at once by
+the recorder after each append in this process. So the projection runner
+follows both stores through the one mechanism the library defines.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, ListenNotifySubscription
+
+
+class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
+    """Yields every event after ``gt``, then each new one within a poll interval."""
+
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        poll_interval_seconds: float,
+    ) -> None:
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._poll_interval_seconds = poll_interval_seconds
+        self._stopped = threading.Event()
+        self._poll_thread = threading.Thread(
+            target=self._poll, name="sqlite-subscription-poll", daemon=True
+        )
+        self._poll_thread.start()
+
+    def wake(self) -> None:
+        """Look for new events now (called after an append in this process)."""
+        self._has_been_notified.set()
+
+    def stop(self) -> None:
+        super().stop()
+        self._stopped.set()
+
+    def __exit__(self, *args: object, **kwargs: Any) -> None:
+        try:
+            super().__exit__(*args, **kwargs)
+        finally:
+            self._poll_thread.join()
+
+    def _poll(self) -> None:
+        while not self._stopped.wait(self._poll_interval_seconds):
+            self._has_been_notified.set()

@@ -1,0 +1,176 @@
+"""Rebuilding a view from zero while the service keeps serving the old one.
+
+1. Replay the whole event log into a shadow table (no secondary indexes yet, so
+   the bulk load is fast), folding events in memory (``ShipmentStates``) and
+   committing many rows and one tracking position per transaction.
+2. Build the shadow's indexes.
+3. Catch up with the events appended meanwhile, without blocking anyone.
+4. Under the append lock, catch up the last few events and swap the shadow in
+   (``projections.view_swap``). GET reads the old table until that commit.
+
+A second rebuild of the same view waits for none: it is refused while one runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import Notification, Tracking
+
+from infrastructure.event_store import ShipmentStore
+from projections.leadership import leadership_for
+from projections.shipment_states import ShipmentStates, repository_loader
+from projections.shipment_view import ShipmentView
+from projections.shipment_view_projection import PreparedBatch, ShipmentViewProjection
+from projections.view_swap import LockedReads, reset_shadow, swap_in
+
+Progress = Callable[[str, int, int], None]
+"""Called with (phase, events done, events to do) as a rebuild goes on."""
+
+SHADOW_SUFFIX = "_rebuild"
+# Catch up outside the lock until this few events remain, at most this many times.
+SWAP_WHEN_BEHIND_BY = 1_000
+MAX_CATCH_UP_ROUNDS = 5
+
+
+class RebuildInProgress(RuntimeError):
+    """Another process is rebuilding this view right now."""
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    """What a rebuild did: the position the new table starts from, and the events it replayed."""
+
+    view: str
+    position: int
+    events: int
+
+
+def rebuild_view(
+    store: ShipmentStore,
+    view: ShipmentView,
+    *,
+    batch_size: int = 2_000,
+    state_cache_size: int = 100_000,
+    lock_timeout_seconds: float = 10.0,
+    progress: Progress | None = None,
+) -> RebuildResult:
+    """Rebuild ``view`` from the first event and swap it in; see the module docstring."""
+    lock = leadership_for(store, view.tracking_name + SHADOW_SUFFIX)
+    if not lock.try_acquire():
+        raise RebuildInProgress(f"{view.tracking_name} is being rebuilt by another process")
+    try:
+        replayer = _Replayer(
+            store,
+            view.for_table(view.table + SHADOW_SUFFIX, deferred_indexes=True),
+            batch_size,
+            state_cache_size,
+            progress or _no_progress,
+        )
+        reset_shadow(replayer.shadow)
+        replayer.replay("replaying", upto=store.recorder.max_notification_id() or 0)
+        replayer.report("indexing", 0, 1)
+        replayer.shadow.create_indexes()
+        replayer.report("indexing", 1, 1)
+        for _ in range(MAX_CATCH_UP_ROUNDS):
+            head = store.recorder.max_notification_id() or 0
+            if head - replayer.position <= SWAP_WHEN_BEHIND_BY:
+                break
+            replayer.replay("catching up", upto=head)
+        position = swap_in(
+            store,
+            view,
+            replayer.shadow,
+            replayer.replay_locked,
+            lock_timeout_seconds,
+        )
+        return RebuildResult(view.tracking_name, position, replayer.events)
+    finally:
+        lock.close()
+
+
+class _Replayer:
+    """Reads the log in pages and writes each page's rows with its position."""
+
+    def __init__(
+        self,
+        store: ShipmentStore,
+        shadow: ShipmentView,
+        batch_size: int,
+        state_cache_size: int,
+        progress: Progress,
+    ) -> None:
+        self.store = store
+        self.shadow = shadow
+        self.position = 0
+        self.events = 0
+        self.report = progress
+        self._batch_size = batch_size
+        # The shadow starts empty and is written in log order by this replayer
+        # alone, so there are no applied rows to look up.
+        self._states = ShipmentStates(repository_loader(store), state_cache_size)
+        self._projection = ShipmentViewProjection(shadow, self._states, skip_applied=False)
+
+    def replay(self, phase: str, *, upto: int) -> int:
+        """Apply every event after the current position up to ``upto``.
+
+        Three things overlap: reading the next page, folding this one, and
+        writing the previous one (database waits release the GIL, and the
+        database works on another core). Batches are still written one at a
+        time and in order, so positions only move forward.
+        """
+        recorder = self.store.recorder
+        start = self.position
+        self.report(phase, 0, max(0, upto - start))
+
+        def read(after: int) -> Sequence[Notification]:
+            if after >= upto:
+                return []
+            return recorder.select_notifications(
+                start=after, limit=self._batch_size, stop=upto, inclusive_of_start=False
+            )
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rebuild") as pool:
+            next_page = pool.submit(read, self.position)
+            writing: Future[None] | None = None
+            while page := next_page.result():
+                next_page = pool.submit(read, page[-1].id)
+                batch = self._prepare(page)
+                if writing is not None:
+                    writing.result()
+                writing = pool.submit(self._projection.write, batch)
+                self.position = page[-1].id
+                self.events += len(page)
+                self.report(phase, self.position - start, max(upto, self.position) - start)
+            if writing is not None:
+                writing.result()
+        return self.position
+
+    def replay_locked(self, cursor: Any, reads: LockedReads) -> int:
+        """Apply the last events, reading and writing inside the swap's transaction."""
+        start = self.position
+        self.report("swapping", 0, 0)
+        with self._states.loading_with(reads.state_at):
+            while page := reads.notifications_after(self.position, self._batch_size):
+                self._projection.write(self._prepare(page), cursor)
+                self.position = page[-1].id
+                self.events += len(page)
+                self.report("swapping", self.position - start, self.position - start)
+        return self.position
+
+    def _prepare(self, page: Sequence[Notification]) -> PreparedBatch:
+        for notification in page:
+            event = self.store.mapper.to_domain_event(notification)
+            self._projection.process_event(
+                event, Tracking(self.shadow.tracking_name, notification.id)
+            )
+        batch = self._projection.prepare()
+        assert batch is not None
+        return batch
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None

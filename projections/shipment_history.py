@@ -1,0 +1,103 @@
+"""A shipment's history: each event with the representation before and after it.
+
+``changes`` is the difference between the public representation rendered just
+before and just after the event (``shipment_document``, the same rendering every
+answer uses), so it is exact by construction and speaks the API's field names,
+whatever the event recorded and in whichever version of its class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from infrastructure.stream_reader import StreamReader
+from projections.event_payloads import event_type
+from projections.shipment_document import format_timestamp, shipment_document
+
+# Server-owned fields that every event moves (or none does): not changes a user made.
+_BOOKKEEPING_FIELDS = frozenset({"id", "eTag", "version", "createdAt", "updatedAt"})
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of a stream and the shipment's representation around it."""
+
+    event: Any
+    before: dict[str, Any] | None  # None before the creating event.
+    after: dict[str, Any]
+
+    @property
+    def version(self) -> int:
+        return int(self.event.originator_version)
+
+    def changes(self) -> dict[str, dict[str, Any]]:
+        """``{field: {"from": …, "to": …}}`` for each public field the event set.
+
+        The creating event shows every field it set (non-null) as from null.
+        """
+        before = self.before or {}
+        return {
+            name: {"from": before.get(name), "to": value}
+            for name, value in self.after.items()
+            if name not in _BOOKKEEPING_FIELDS and before.get(name) != value
+        }
+
+    def history_item(self) -> dict[str, Any]:
+        """One item of ``/history``."""
+        return {
+            "version": self.version,
+            "type": event_type(self.event),
+            "recordedAt": format_timestamp(self.event.timestamp),
+            "actor": getattr(self.event, "actor", None),
+            "requestId": getattr(self.event, "request_id", None),
+            "changes": self.changes(),
+        }
+
+
+@dataclass(frozen=True)
+class StepsPage:
+    """A page of steps; ``next_after`` is None when the stream ends with it."""
+
+    steps: list[Step]
+    next_after: int | None
+
+
+def read_steps(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> StepsPage:
+    """Steps for versions ``after + 1 …`` (at most ``limit``), replayed from the stream."""
+    page = reader.page(shipment_id, after, limit)
+    shipment = page.start
+    before = None if shipment is None else shipment_document(shipment)
+    steps: list[Step] = []
+    for event in page.events:
+        shipment = event.mutate(shipment)
+        document = shipment_document(shipment)
+        steps.append(Step(event, before, document))
+        before = document
+    next_after = steps[-1].version if page.has_more and steps else None
+    return StepsPage(steps, next_after)
+
+
+def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> dict[str, Any]:
+    """The body of ``GET /v1/shipments/{id}/history``."""
+    page = read_steps(reader, shipment_id, after, limit)
+    return {
+        "items": [step.history_item() for step in page.steps],
+        "nextAfter": page.next_after,
+    }
+
+
+def every_step(reader: StreamReader, shipment_id: UUID, up_to: int | None = None) -> list[Step]:
+    """All steps of a stream from creation (or up to version ``up_to``), page by page."""
+    steps: list[Step] = []
+    after: int | None = 0
+    while after is not None and (up_to is None or after < up_to):
+        limit = MAX_PAGE_SIZE if up_to is None else min(MAX_PAGE_SIZE, up_to - after)
+        page = read_steps(reader, shipment_id, after, limit)
+        steps.extend(page.steps)
+        after = page.next_after
+    return steps

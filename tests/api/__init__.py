@@ -1,0 +1,1 @@
+"""The HTTP contract (API.md) through the ASGI app, on every store."""

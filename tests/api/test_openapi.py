@@ -1,0 +1,88 @@
+"""/openapi.json documents the conditional-write contract a client generator needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.schemas import ShipmentOut
+from tests.api.conftest import current
+
+ITEM = "/v1/shipments/{shipment_id}"
+
+
+@pytest.fixture
+def spec(client: TestClient) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def header_names(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_conditional_writes_document_if_match_and_their_refusals(
+    spec: dict[str, Any], method: str
+) -> None:
+    operation = spec["paths"][ITEM][method]
+    assert "If-Match" in header_names(operation)
+    responses = operation["responses"]
+    for status in ("200", "404", "409", "412", "413", "415", "422", "428"):
+        assert status in responses, status
+    for status in ("409", "412", "422", "428"):
+        content = responses[status]["content"]
+        assert content["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
+        }
+    assert "ETag" in responses["200"]["headers"]
+    assert "ETag" in responses["412"]["headers"]
+    body = operation["requestBody"]["content"]
+    assert "application/json" in body
+    if method == "patch":
+        assert "application/merge-patch+json" in body
+
+
+def test_create_and_read_document_the_etag_header(spec: dict[str, Any]) -> None:
+    created = spec["paths"]["/v1/shipments"]["post"]["responses"]["201"]
+    assert {"ETag", "Location"} <= set(created["headers"])
+    read = spec["paths"][ITEM]["get"]
+    assert "ETag" in read["responses"]["200"]["headers"]
+    assert "304" in read["responses"]
+    assert "If-None-Match" in header_names(read)
+
+
+def test_the_problem_schema_has_the_rfc_9457_members_and_the_412_extras(
+    spec: dict[str, Any],
+) -> None:
+    problem = spec["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail"} <= set(problem["properties"])
+    assert {"currentVersion", "currentETag", "errors"} <= set(problem["properties"])
+
+
+def test_the_documented_shipment_schema_names_every_representation_field(
+    spec: dict[str, Any], client: TestClient, shipment: dict[str, Any]
+) -> None:
+    documented = spec["components"]["schemas"]["ShipmentOut"]["properties"]
+    assert set(documented) == set(current(client, shipment))
+    ShipmentOut.model_validate(current(client, shipment))
+
+
+def test_the_write_body_schema_forbids_unknown_fields(spec: dict[str, Any]) -> None:
+    write = spec["components"]["schemas"]["ShipmentWrite"]
+    assert write.get("additionalProperties") is False
+    assert "shipmentType" in write["required"]
+
+
+def test_every_operation_id_is_unique(spec: dict[str, Any]) -> None:
+    ids = [
+        operation["operationId"]
+        for path in spec["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    assert len(ids) == len(set(ids)), sorted(ids)

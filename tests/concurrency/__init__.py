@@ -1,0 +1,1 @@
+"""Races and read-your-writes against real server processes, with real concurrency."""

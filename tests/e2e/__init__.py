@@ -1,0 +1,1 @@
+"""The real ``shipments serve`` process, driven over HTTP like a user would."""

@@ -1,0 +1,1 @@
+"""Pure tests of the domain and the HTTP tag rules: no store, no app."""
