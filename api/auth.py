@@ -46,6 +46,11 @@ class Authenticator:
         # and revoking every token of a protected server never opens it.
         self.open = not required and not self._records
 
+    @property
+    def reads_store_per_request(self) -> bool:
+        """Whether ``authenticate`` may block on the store (no token cache configured)."""
+        return not self.open and self._cache_seconds == 0
+
     def authenticate(self, credentials: HTTPAuthorizationCredentials | None) -> Principal:
         """The caller named by a bearer token (anonymous admin when running open)."""
         if self.open:

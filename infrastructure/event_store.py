@@ -33,6 +33,13 @@ class ShipmentStore(Application[UUID]):
         # Instance attribute on purpose: the interval is a setting, not a constant.
         self.snapshotting_intervals = {Shipment: settings.snapshot_interval}  # type: ignore[misc]
         super().__init__(env=library_env(settings, self.target))
+        if self.target.dialect == "sqlite":
+            # The library's SQLite factory reads no pool size from its environment;
+            # its default (5) is below the server's thread pool, and every request
+            # over it would open and close a connection of its own.
+            pool = self.factory.datastore.pool  # type: ignore[attr-defined]
+            pool.pool_size = settings.pool_size
+            pool.max_overflow = settings.pool_max_overflow
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = Field(
         default=10_000, ge=0, description="Shipments kept in memory between writes (0: off)."
     )
-    pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections kept open.")
+    pool_size: int = Field(default=10, ge=1, description="Store connections kept open per process.")
     pool_max_overflow: int = Field(default=10, ge=0)
     store_timeout_seconds: float = Field(
         default=5.0,

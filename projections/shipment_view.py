@@ -161,6 +161,7 @@ class SQLiteShipmentView(SQLiteTrackingRecorder, ShipmentView):
             f"ON CONFLICT (id) DO UPDATE SET {updates} "
             f"WHERE {table}.version < excluded.version"
         )
+        self._get_sql = f"SELECT version, document FROM {table} WHERE id = ?"
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -204,11 +205,15 @@ class SQLiteShipmentView(SQLiteTrackingRecorder, ShipmentView):
         return [Statement(self._upsert_sql, self._params(ViewRow.of(shipment)))]
 
     def get(self, shipment_id: UUID) -> tuple[int, bytes] | None:
-        with store_errors(), self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT version, document FROM {self.table} WHERE id = ?", (shipment_id.hex,)
-            )
-            row = c.fetchone()
+        # One statement in autocommit mode is its own consistent snapshot; an
+        # explicit BEGIN/ROLLBACK around it would double the cost of a GET.
+        with store_errors(), self.datastore.get_connection(commit=False) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(self._get_sql, (shipment_id.hex,))
+                row = cursor.fetchone()
+            finally:
+                cursor.sqlite_cursor.close()
         return None if row is None else (int(row["version"]), bytes(row["document"]))
 
     def upsert(self, rows: Sequence[ViewRow], tracking: Tracking | None) -> None:
