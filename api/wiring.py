@@ -14,7 +14,9 @@ from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyLedger
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import ShipmentService
-from projections.shipment_view import PostgresShipmentView, ShipmentView, SQLiteShipmentView
+from projections.postgres_shipment_view import PostgresShipmentView
+from projections.shipment_view import ShipmentView
+from projections.sqlite_shipment_view import SQLiteShipmentView
 from projections.version_index import PostgresVersionIndex, SQLiteVersionIndex, VersionIndex
 
 

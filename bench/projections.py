@@ -35,6 +35,7 @@ from domain.shipment import Shipment
 from domain.values import Address, ShipmentType, Status
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import WriteContext
+from projections.postgres_shipment_view import PostgresShipmentView
 from projections.rebuild import rebuild_view
 from projections.runner import runner_for
 from projections.shipment_list import (
@@ -46,7 +47,6 @@ from projections.shipment_list import (
     SortOrder,
     list_statement,
 )
-from projections.shipment_view import PostgresShipmentView
 
 STATES = ("CA", "NY", "TX", "WA", "FL", "IL", "OH", "GA")
 SEED_BATCH = 1_000

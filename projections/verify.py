@@ -21,7 +21,8 @@ from psycopg.sql import SQL, Identifier
 
 from domain.shipment import Shipment
 from infrastructure.event_store import ShipmentStore
-from projections.shipment_view import PostgresShipmentView, ShipmentView, ViewRow
+from projections.postgres_shipment_view import PostgresShipmentView
+from projections.shipment_view import ShipmentView, ViewRow
 
 ROW_COLUMNS = (
     "version",
@@ -100,7 +101,7 @@ def _view_rows(view: ShipmentView) -> dict[UUID, dict[str, Any]]:
         with view.datastore.transaction(commit=False) as curs:
             curs.execute(query)
             return {row["id"]: dict(row) for row in curs.fetchall()}
-    with view.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+    with view.datastore.transaction(commit=False) as c:
         c.execute(f"SELECT {columns} FROM {view.table}")
         return {UUID(hex=row["id"]): dict(row) for row in c.fetchall()}
 
@@ -114,6 +115,6 @@ def _stream_ids(store: ShipmentStore, view: ShipmentView) -> list[UUID]:
         with view.datastore.transaction(commit=False) as curs:
             curs.execute(query)
             return [row["originator_id"] for row in curs.fetchall()]
-    with view.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+    with view.datastore.transaction(commit=False) as c:
         c.execute(f"SELECT DISTINCT originator_id FROM {events}")
         return [UUID(hex=row["originator_id"]) for row in c.fetchall()]

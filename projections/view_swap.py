@@ -19,8 +19,10 @@ from psycopg.sql import SQL, Identifier
 
 from domain.shipment import Shipment
 from infrastructure.event_store import ShipmentStore
+from projections.postgres_shipment_view import PostgresShipmentView
 from projections.shipment_list import POSTGRES_DELIVERY_KEY, list_indexes
-from projections.shipment_view import PostgresShipmentView, ShipmentView, SQLiteShipmentView
+from projections.shipment_view import ShipmentView
+from projections.sqlite_shipment_view import SQLiteShipmentView
 
 
 class LockedReads:
