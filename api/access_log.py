@@ -9,59 +9,41 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.request_observer import ObservedRequest
 
 ACCESS_LOGGER = "shipments.access"
 _SERVICE_LOGGER = "shipments"
 _HANDLER_NAME = "shipments-stderr"
 
 
-class AccessLogMiddleware:
-    """Measures each HTTP request and logs it once it has been answered (or has failed)."""
+class AccessLog:
+    """Logs each request once it has been answered (a ``RequestObserver``)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self._log = logging.getLogger(ACCESS_LOGGER)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        # Shared with the inner layers, which put the request id and the actor here.
-        state: dict[str, Any] = scope.setdefault("state", {})
-        status = 500  # what the client gets if the app fails before answering
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            self._log.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "access": {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        "request_id": state.get("request_id"),
-                        "actor": state.get("actor"),
-                    }
-                },
-            )
+    def __call__(self, request: ObservedRequest) -> None:
+        self._log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            request.status,
+            extra={
+                "access": {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": request.status,
+                    "duration_ms": round(request.seconds * 1000, 3),
+                    "request_id": request.request_id,
+                    "actor": request.actor,
+                }
+            },
+        )
 
 
 class JsonLineFormatter(logging.Formatter):

@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api.access_log import AccessLogMiddleware, configure_logging
+from api.access_log import AccessLog, configure_logging
 from api.auth import build_authenticator
 from api.header_folding import ListHeaderFoldingMiddleware
 from api.problems import install_problem_handlers
 from api.request_ids import RequestIdMiddleware
-from api.request_metrics import RequestMetricsMiddleware, ServiceMetrics
+from api.request_metrics import ServiceMetrics
+from api.request_observer import RequestObserverMiddleware
 from api.routers import events, health, history, metrics, shipment_list, shipments
 from api.schemas import ShipmentCreate, ShipmentPatch, ShipmentWrite
 from api.view_runners import start_view_runners
@@ -58,9 +59,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(ListHeaderFoldingMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.state.metrics = ServiceMetrics()
-    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
     configure_logging(settings.log_format, settings.log_level)
-    app.add_middleware(AccessLogMiddleware)  # outermost: times and logs the whole request
+    # Outermost: times the whole request once, for both the log and the metrics.
+    app.add_middleware(
+        RequestObserverMiddleware, observers=[AccessLog(), app.state.metrics.observe_request]
+    )
     install_problem_handlers(app)
     app.include_router(shipments.router)
     app.include_router(shipment_list.router)

@@ -8,15 +8,14 @@ so every process reports the same lag whichever one runs the view.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.request_observer import ObservedRequest
 from projections.lag import ProjectionStatus
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -61,6 +60,12 @@ class ServiceMetrics:
         )
         self._views = _ViewCollector()
         self.registry.register(self._views)
+
+    def observe_request(self, request: ObservedRequest) -> None:
+        """Count and time one request under its route template (never its raw path)."""
+        labels = (request.method, request.route or "unmatched", str(request.status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(request.seconds)
 
     def report_views(self, reports: ViewReports) -> None:
         """Where the projection gauges come from (set once the store is connected)."""
@@ -118,32 +123,3 @@ class _ViewCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         return iter(())
-
-
-class RequestMetricsMiddleware:
-    """Counts and times every HTTP request under its route template (never its raw path)."""
-
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the client gets if the app fails before answering
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            labels = (scope["method"], route, str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
