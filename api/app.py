@@ -8,9 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import Receive, Scope, Send
 
 from api.access_log import AccessLog, configure_logging
 from api.auth import build_authenticator
+from api.fast_reads import ShipmentReadFastPath
+from api.fast_writes import ShipmentWriteFastPath
 from api.header_folding import ListHeaderFoldingMiddleware
 from api.problems import install_problem_handlers
 from api.request_ids import RequestIdMiddleware
@@ -19,7 +22,7 @@ from api.request_observer import RequestObserverMiddleware
 from api.routers import events, health, history, metrics, shipment_list, shipments
 from api.schemas import ShipmentCreate, ShipmentPatch, ShipmentWrite
 from api.view_runners import start_view_runners
-from api.wiring import Services, build_services
+from api.wiring import Services, build_services, open_document_reads
 from infrastructure.settings import Settings
 
 API_DESCRIPTION = """
@@ -29,6 +32,27 @@ Writes (PUT, PATCH) need `If-Match`: a write appends one event at the expected
 position, and of several writers holding the same tag exactly one succeeds —
 the others get **412** with the current tag. Errors are `application/problem+json`.
 """
+
+
+class ShipmentsApp(FastAPI):
+    """The FastAPI app, with the most frequent requests answered in front of it.
+
+    Plain reads of one shipment and writes that cached state settles: see
+    ``api.fast_reads`` and ``api.fast_writes``. Every request they decline, having
+    sent and written nothing, takes the full app.
+    """
+
+    fast_reads: ShipmentReadFastPath | None = None
+    fast_writes: ShipmentWriteFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_reads is not None and await self.fast_reads.answer(scope, receive, send):
+            return
+        if self.fast_writes is not None:
+            answered, receive = await self.fast_writes.answer(scope, receive, send)
+            if answered:
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -41,14 +65,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = build_services(settings)
         if not hasattr(app.state, "authenticator"):
             app.state.authenticator = build_authenticator(settings, app.state.services)
+        app.state.document_reads = await open_document_reads(app.state.services)
         runners = start_view_runners(app.state.services, settings, app.state.metrics)
         try:
             yield
         finally:
             runners.stop()
+            if app.state.document_reads is not None:
+                await app.state.document_reads.close()
             app.state.services.close()
 
-    app = FastAPI(
+    app = ShipmentsApp(
         title="Shipment service",
         version="1.0.0",
         description=API_DESCRIPTION,
@@ -60,10 +87,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(RequestIdMiddleware)
     app.state.metrics = ServiceMetrics()
     configure_logging(settings.log_format, settings.log_level)
+    observers = [AccessLog(), app.state.metrics.observe_request]
     # Outermost: times the whole request once, for both the log and the metrics.
-    app.add_middleware(
-        RequestObserverMiddleware, observers=[AccessLog(), app.state.metrics.observe_request]
-    )
+    app.add_middleware(RequestObserverMiddleware, observers=observers)
+    app.fast_reads = ShipmentReadFastPath(app.state, observers)
+    app.fast_writes = ShipmentWriteFastPath(app.state, observers)
     install_problem_handlers(app)
     app.include_router(shipments.router)
     app.include_router(shipment_list.router)

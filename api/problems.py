@@ -150,6 +150,15 @@ def to_problem(error: Exception) -> HttpProblem | None:
     return None
 
 
+def unexpected_problem(request_id: str | None) -> HttpProblem:
+    """The 500 for an error nobody expected: it says nothing of what failed."""
+    return HttpProblem(
+        500,
+        "the server failed to handle this request; it has been logged",
+        headers={"X-Request-ID": request_id} if request_id else None,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every exception, expected or not, to a problem+json answer."""
 
@@ -187,14 +196,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         # RequestIdMiddleware, so the id (the client's only handle on the logged
         # trace) must be set here or the 500 would go out without it.
         request_id = request.scope.get("state", {}).get("request_id")
-        return problem_response(
-            HttpProblem(
-                500,
-                "the server failed to handle this request; it has been logged",
-                headers={"X-Request-ID": request_id} if request_id else None,
-            ),
-            request,
-        )
+        return problem_response(unexpected_problem(request_id), request)
 
     for known in (
         HttpProblem,

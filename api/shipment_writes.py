@@ -2,16 +2,24 @@
 
 For PUT and PATCH: idempotent replay → 404 → 428/412 (preconditions) → 415 →
 400/422 (content) → 409 (domain) → append, where the store decides any race.
-Runs in a worker thread: the store's drivers are synchronous.
+That decision is first made on this process's cached state and, unless the store
+confirmed it, made once more on the state read from the store (see ``_write``).
+The common case (no Idempotency-Key, an accepted append) is decided in the event
+loop and only its append waits, on the group committer (``*_in_loop``); everything
+else runs in a worker thread, because the store's drivers are synchronous.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from api.etags import etag_header, if_match_passes, if_none_match_matches, parse_condition
 from api.idempotency_keys import request_fingerprint
@@ -28,11 +36,22 @@ from api.shipment_input import (
     to_domain,
     validate_write,
 )
+from domain.details import ShipmentDetails
+from domain.errors import DomainError
 from domain.shipment import Shipment
-from infrastructure.errors import IdempotencyKeyReused, VersionConflict
+from domain.values import Status
+from infrastructure.errors import (
+    IdempotencyKeyReused,
+    ShipmentNotFound,
+    VersionConflict,
+    store_errors,
+)
 from infrastructure.idempotency import IdempotencyClaim
 from infrastructure.shipment_service import AlreadyApplied, ShipmentService, WriteContext
+from projections.document_reads import DocumentReads, ReadDeferred
 from projections.shipment_document import encode_document, shipment_document
+
+LOOP_TRIED = "shipments.loop_tried"  # the scope key api.fast_writes sets
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,8 @@ class WriteRequest:
     idempotency_key: str | None = None
     if_match: str | None = None
     if_none_match: str | None = None
+    # Set when ``api.fast_writes`` already tried deciding in the loop and declined.
+    loop_tried: bool = False
 
 
 def shipment_response(shipment: Shipment, status_code: int = 200) -> Response:
@@ -74,8 +95,10 @@ def parse_shipment_id(text: str) -> UUID:
 class ShipmentWrites:
     """Create, replace and merge-patch, each as at most one appended event."""
 
-    def __init__(self, service: ShipmentService) -> None:
+    def __init__(self, service: ShipmentService, reads: DocumentReads | None = None) -> None:
         self._service = service
+        # The view's reader, to tell whether a cached state is still the last one.
+        self._reads = reads
 
     def create(self, request: WriteRequest) -> Response:
         claim = self._claim(request, 201)
@@ -99,28 +122,165 @@ class ShipmentWrites:
             return self._replay_record(applied)
         return shipment_response(shipment, 201)
 
-    def replace(self, shipment_id: UUID, request: WriteRequest) -> Response:
-        return self._write(shipment_id, request, self._replacement)
+    def replace(
+        self, shipment_id: UUID, request: WriteRequest, *, cached_first: bool = True
+    ) -> Response:
+        return self._write(shipment_id, request, self._replacement, cached_first)
 
-    def patch(self, shipment_id: UUID, request: WriteRequest) -> Response:
-        return self._write(shipment_id, request, self._patched)
+    def patch(
+        self, shipment_id: UUID, request: WriteRequest, *, cached_first: bool = True
+    ) -> Response:
+        return self._write(shipment_id, request, self._patched, cached_first)
 
-    def _write(self, shipment_id: UUID, request: WriteRequest, body_of: Any) -> Response:
+    async def patch_in_loop(self, shipment_id: UUID, request: WriteRequest) -> Shipment | None:
+        """The patched shipment if the loop settles the PATCH, else None (nothing written)."""
+        return await self._decide_in_loop(shipment_id, request, self._patched)
+
+    async def replace_in_loop(self, shipment_id: UUID, request: WriteRequest) -> Shipment | None:
+        """The replaced shipment if the loop settles the PUT, else None (nothing written)."""
+        return await self._decide_in_loop(shipment_id, request, self._replacement)
+
+    async def replace_async(self, shipment_id: UUID, request: WriteRequest) -> Response:
+        """``replace`` for the event loop: see ``_write_async``."""
+        return await self._write_async(shipment_id, request, self._replacement, self.replace)
+
+    async def patch_async(self, shipment_id: UUID, request: WriteRequest) -> Response:
+        """``patch`` for the event loop: see ``_write_async``."""
+        return await self._write_async(shipment_id, request, self._patched, self.patch)
+
+    async def _write_async(
+        self,
+        shipment_id: UUID,
+        request: WriteRequest,
+        body_of: Any,
+        write: Callable[..., Response],
+    ) -> Response:
+        """Decide in the loop if it can settle the write; anything else in a worker thread.
+
+        See ``_decide_in_loop``. Whatever the loop does not settle is decided
+        again, as ``_write`` does, on the state read from the store.
+        """
+        if not request.loop_tried:
+            settled = await self._decide_in_loop(shipment_id, request, body_of)
+            if settled is not None:
+                return shipment_response(settled)
+        tried = request.loop_tried or (
+            request.idempotency_key is None and self._service.submits_without_waiting
+        )
+        return await run_in_threadpool(write, shipment_id, request, cached_first=not tried)
+
+    async def _decide_in_loop(
+        self, shipment_id: UUID, request: WriteRequest, body_of: Any
+    ) -> Shipment | None:
+        """The written shipment if the write is settled here (an accepted append), else None.
+
+        The common write (no Idempotency-Key, a change the store accepts) is
+        decided right here, on the cached state when it is still the last one
+        (no query but a shared read of the view's version) or else on the state
+        read in a worker thread, and only its append waits, on the group
+        committer's thread: no worker thread holds the request. Refusals, "no
+        change" and lost races return None, with nothing written: the app's path
+        decides them on the store's state and answers them.
+        """
+        if request.idempotency_key is not None or not self._service.submits_without_waiting:
+            return None  # a key's replay and ledger need store reads
+        shipment = self._service.load_cached(shipment_id)
+        if shipment is None or not await self._still_current(shipment):
+            # Not cached, or another process wrote since: read the current state (a
+            # query, so in a worker thread), and decide on it here all the same.
+            try:
+                shipment = await run_in_threadpool(self._service.load, shipment_id)
+            except ShipmentNotFound:
+                return None  # the app answers the 404
+        loop = asyncio.get_running_loop()
+        appended: asyncio.Future[None] = loop.create_future()
+
+        def notify(error: BaseException | None) -> None:  # on the committer's thread
+            loop.call_soon_threadsafe(_settle, appended, error)
+
+        try:
+            details, status = self._requested(shipment, request, body_of)
+            submitted = self._service.submit_revision(
+                shipment, details, status, self._context(request, None), notify
+            )
+        except (HttpProblem, VersionConflict, DomainError):
+            return None  # a refusal: the app's path decides and answers it
+        if not submitted:
+            return None  # so is "unchanged"
+        try:
+            with store_errors():
+                await appended
+        except IntegrityError:
+            return None  # the version was not the last after all: decide on the store's
+        return shipment
+
+    async def _still_current(self, shipment: Shipment) -> bool:
+        """Whether no other process has written the shipment since this one cached it.
+
+        The view row commits with every event, so its version is the stream's.
+        Asking it (one indexed read, shared with concurrent reads) costs far less
+        than an append that the store rejects: when several processes write the
+        same shipments, a stale cache is common, and a rejected append costs a
+        transaction and, inside a group-committed batch, a retry of its
+        neighbours. Correctness never depends on it: the store's key decides.
+        """
+        if self._reads is None:
+            return True  # no loop-side reader (an in-memory SQLite store): let the store decide
+        try:
+            found = await self._reads.get(shipment.id)
+        except ReadDeferred:
+            return False
+        return found is not None and found[0] == shipment.version
+
+    def _write(
+        self, shipment_id: UUID, request: WriteRequest, body_of: Any, cached_first: bool
+    ) -> Response:
         claim = self._claim(request, 200)
         replay = self._replay(claim)
         if replay is not None:
             return replay
-        shipment = self._service.load(shipment_id)
+        context = self._context(request, claim)
+        cached = self._service.load_cached(shipment_id) if cached_first else None
+        if cached is not None:
+            # First on this process's cached state: no query. It lags when another
+            # process wrote since, so only an answer the store confirmed stands (an
+            # append at version + 1 proves that version was the last). Any other
+            # answer (a no-op 200, 428/412, 415/400/422, 409, a lost race) may differ
+            # on the current state, if only because the preconditions come first:
+            # decide it once more on the state read from the store.
+            try:
+                answer, confirmed = self._decide(cached, request, body_of, context)
+            except (HttpProblem, VersionConflict, DomainError):
+                confirmed = False
+            if confirmed:
+                return answer
+        answer, _ = self._decide(self._service.load(shipment_id), request, body_of, context)
+        return answer
+
+    def _decide(
+        self, shipment: Shipment, request: WriteRequest, body_of: Any, context: WriteContext
+    ) -> tuple[Response, bool]:
+        """Run the write against ``shipment``: its answer, and whether the store confirmed it.
+
+        Confirmed: an event was appended, or an earlier request with the same
+        Idempotency-Key was (its answer is replayed). Refusals are raised.
+        """
+        details, status = self._requested(shipment, request, body_of)
+        try:
+            appended = self._service.revise(shipment, details, status, context)
+        except AlreadyApplied as applied:
+            return self._replay_record(applied), True
+        return shipment_response(shipment), appended
+
+    def _requested(
+        self, shipment: Shipment, request: WriteRequest, body_of: Any
+    ) -> tuple[ShipmentDetails, Status | None]:
+        """What the request asks ``shipment`` to become, once its preconditions pass."""
         self._check_preconditions(shipment, request)
         current = shipment_document(shipment)
         body: dict[str, Any] = body_of(request, current)
         check_server_owned(body, current)
-        details, status = to_domain(validate_write(body))
-        try:
-            self._service.revise(shipment, details, status, self._context(request, claim))
-        except AlreadyApplied as applied:
-            return self._replay_record(applied)
-        return shipment_response(shipment)
+        return to_domain(validate_write(body))
 
     @staticmethod
     def _replacement(request: WriteRequest, current: dict[str, Any]) -> dict[str, Any]:
@@ -187,3 +347,13 @@ class ShipmentWrites:
         return WriteContext(
             actor=request.principal.subject, request_id=request.request_id, idempotency=claim
         )
+
+
+def _settle(appended: asyncio.Future[None], error: BaseException | None) -> None:
+    """Complete an awaited append (unless its request was cancelled meanwhile)."""
+    if appended.done():
+        return
+    if error is None:
+        appended.set_result(None)
+    else:
+        appended.set_exception(error)

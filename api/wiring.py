@@ -14,6 +14,11 @@ from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyLedger
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import ShipmentService
+from projections.document_reads import (
+    DocumentReads,
+    PostgresDocumentReads,
+    SQLiteDocumentReads,
+)
 from projections.postgres_shipment_view import PostgresShipmentView
 from projections.shipment_view import ShipmentView
 from projections.sqlite_shipment_view import SQLiteShipmentView
@@ -31,6 +36,7 @@ class Services:
     version_index: VersionIndex
 
     def close(self) -> None:
+        self.shipments.close()
         self.store.close()
 
 
@@ -57,6 +63,25 @@ def build_services(settings: Settings) -> Services:
         shipments=service,
         version_index=version_index,
     )
+
+
+async def open_document_reads(services: Services) -> DocumentReads | None:
+    """The event-loop reader of the view's documents, or None where there can be none.
+
+    Opened inside the running loop (the app's lifespan): an async pool belongs to it.
+    """
+    view = services.view
+    datastore = services.store.factory.datastore  # type: ignore[attr-defined]
+    if isinstance(view, PostgresShipmentView):
+        return await PostgresDocumentReads.open(
+            dict(datastore.pool.kwargs),
+            view.documents_query,
+            max_size=services.settings.pool_size + services.settings.pool_max_overflow,
+            timeout=services.settings.store_timeout_seconds,
+        )
+    if isinstance(view, SQLiteShipmentView) and not datastore.pool.is_sqlite_memory_mode:
+        return SQLiteDocumentReads(datastore.pool.db_name, view.document_query)
+    return None
 
 
 def _version_index(

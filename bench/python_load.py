@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,8 @@ async def _client_loop(
     mine = ids[len(ids) * index // connections : len(ids) * (index + 1) // connections] or ids
     position = 0
     sent = 0
+    # Values no earlier run wrote: a repeated body on the same shipment is a no-op.
+    run_tag = f"{os.getpid()}-{id(client):x}"
     while time.perf_counter() < deadline:
         path = f"/v1/shipments/{mine[position % len(mine)]}"
         position += 1
@@ -49,7 +52,7 @@ async def _client_loop(
             if mode == "patch":
                 body = {
                     "weightLbs": sent % 100_000 + 1,
-                    "customerRemarks": f"bench c{index} n{sent}",
+                    "customerRemarks": f"bench {run_tag} c{index} n{sent}",
                 }
                 answer = await client.patch(
                     path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 from bench.load_results import LoadResult, LoadSpec
@@ -45,6 +46,9 @@ def wrk_command(spec: LoadSpec, wrk: str = "wrk") -> list[str]:
         str(spec.ids_file),
         str(threads),
         spec.headers.get("Authorization", ""),
+        # Every run writes values no earlier run wrote: a PATCH that repeats a
+        # previous run's body on the same shipment would be a no-op, not a write.
+        uuid.uuid4().hex[:8],
     ]
 
 

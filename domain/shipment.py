@@ -24,6 +24,27 @@ class Shipment(Aggregate):
         self.status = Status.DRAFT
         self.created_by = actor
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Shipment:
+        """A copy that commands can change without touching the original, made cheaply.
+
+        The library deep-copies the cached aggregate for every command it is loaded
+        for, so that a command that fails half-way cannot corrupt the cache. A
+        generic deep copy walks every value; ours need no walk: every attribute
+        holds an immutable value (frozen ``ShipmentDetails``/``Address``, the
+        ``Status`` enum, ``str``, ``datetime``, ``UUID``, ``int``) and commands
+        only ever rebind attributes, never change a value in place. The one
+        mutable attribute is the library's list of pending events (an instance
+        attribute of ``BaseAggregate``, which keeps its state in ``__dict__``),
+        so the copy gets its own list; the events in it are frozen facts. A new
+        attribute holding a mutable value must be copied here too (a unit test
+        checks that every attribute is hashable, i.e. immutable).
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._pending_events = list(self._pending_events)
+        memo[id(self)] = clone
+        return clone
+
     def revise(
         self,
         details: ShipmentDetails,

@@ -3,11 +3,16 @@
 The library's PostgreSQL recorder takes an exclusive lock on the events table for
 every append (so that positions in the global log commit in order); one append
 per transaction therefore caps a whole database at about one transaction per
-lock hold, however many writers there are. Here the first writer to arrive while
-no commit is in flight becomes the *leader*: it commits everything that queued
-up meanwhile (bounded by ``max_batch``) in one ``Application.save`` call. At low
-load every batch holds one write and nobody waits for a timer; under load
-batches grow by themselves.
+lock hold, however many writers there are. Here one committer thread takes
+everything that queued up while it was busy (bounded by ``max_batch``) and
+commits it in one ``Application.save`` call. At low load every batch holds one
+write and nobody waits for a timer; under load batches grow by themselves.
+
+One thread, rather than whichever writer arrives first leading: a writer only
+queues its append and waits on its own future, so a batch costs one wake-up of
+the committer and one per waiter, not a stampede of every waiting thread; and an
+event loop can submit an append and await it without a worker thread
+(``submit``), which is how the API's write path uses it.
 
 A batch that the store rejects (a position already taken by a writer in another
 process, an idempotency key used concurrently) is retried write by write, so a
@@ -16,9 +21,11 @@ conflict fails only the write that lost its race, never its neighbours.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from eventsourcing.persistence import IntegrityError
@@ -26,6 +33,8 @@ from eventsourcing.persistence import IntegrityError
 from domain.shipment import Shipment
 from infrastructure.co_commit import CO_COMMIT_KWARG, Statement
 from infrastructure.event_store import ShipmentStore
+
+_log = logging.getLogger("shipments.group_commit")
 
 
 @dataclass(eq=False)
@@ -38,6 +47,7 @@ class PendingAppend:
     finished: bool = False
     error: BaseException | None = None
     events: list[object] = field(default_factory=list)
+    notify: Callable[[BaseException | None], None] = lambda error: None
 
 
 class GroupCommitter:
@@ -48,7 +58,8 @@ class GroupCommitter:
         self._max_batch = max_batch
         self._queue: deque[PendingAppend] = deque()
         self._condition = threading.Condition()
-        self._leader_active = False
+        self._thread: threading.Thread | None = None
+        self._closed = False
 
     def append(
         self,
@@ -61,33 +72,75 @@ class GroupCommitter:
         Raises the library's ``IntegrityError`` when this write lost a race, and
         whatever the store raised when it could not commit.
         """
-        pending = PendingAppend(shipment, projection_statements, ledger_statements)
+        self.submit(shipment, projection_statements, ledger_statements).result()
+
+    def submit(
+        self,
+        shipment: Shipment,
+        projection_statements: Sequence[Statement],
+        ledger_statements: Sequence[Statement],
+    ) -> Future[None]:
+        """Queue the append; the future completes once it is durable (or failed, as ``append``)."""
+        outcome: Future[None] = Future()
+        # Running from the start: a caller that stops waiting (a cancelled request)
+        # cannot cancel an append that may already be in a transaction.
+        outcome.set_running_or_notify_cancel()
+
+        def settle(error: BaseException | None) -> None:
+            if error is None:
+                outcome.set_result(None)
+            else:
+                outcome.set_exception(error)
+
+        self.enqueue(shipment, projection_statements, ledger_statements, settle)
+        return outcome
+
+    def enqueue(
+        self,
+        shipment: Shipment,
+        projection_statements: Sequence[Statement],
+        ledger_statements: Sequence[Statement],
+        notify: Callable[[BaseException | None], None],
+    ) -> None:
+        """Queue the append; ``notify(None)`` once durable, ``notify(error)`` if not.
+
+        ``notify`` runs on the committer's thread and must be quick (an event loop's
+        ``call_soon_threadsafe``, say): the next batch waits for it. The cheapest way
+        to wait, with no future or condition made per write.
+        """
+        pending = PendingAppend(shipment, projection_statements, ledger_statements, notify=notify)
         with self._condition:
+            if self._closed:
+                raise RuntimeError("the group committer is closed")
             self._queue.append(pending)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+                self._thread.start()
+            self._condition.notify()
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the committer thread."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
         while True:
-            batch = self._lead_or_wait(pending)
-            if batch is None:
-                break
+            with self._condition:
+                while not self._queue and not self._closed:
+                    self._condition.wait()
+                if not self._queue:
+                    return
+                count = min(len(self._queue), self._max_batch)
+                batch = [self._queue.popleft() for _ in range(count)]
             try:
                 self._commit(batch)
-            finally:
-                with self._condition:
-                    self._leader_active = False
-                    self._condition.notify_all()
-        if pending.error is not None:
-            raise pending.error
-
-    def _lead_or_wait(self, pending: PendingAppend) -> list[PendingAppend] | None:
-        """A batch to commit if we lead now; None once our write is finished."""
-        with self._condition:
-            while True:
-                if pending.finished:
-                    return None
-                if not self._leader_active:
-                    self._leader_active = True
-                    count = min(len(self._queue), self._max_batch)
-                    return [self._queue.popleft() for _ in range(count)]
-                self._condition.wait()
+            except BaseException as error:  # noqa: BLE001 - the thread must outlive a bad batch
+                _log.exception("group commit failed unexpectedly")
+                _finish([p for p in batch if not p.finished], error)
 
     def _commit(self, batch: list[PendingAppend]) -> None:
         batch, doomed = self._split_doomed(batch)
@@ -127,7 +180,7 @@ class GroupCommitter:
         # Row locks in one global order (view rows by shipment id, then ledger
         # keys), then the library's table lock: concurrent batches cannot deadlock.
         ordered = sorted(batch, key=lambda p: str(p.shipment.id))
-        statements = [s for p in ordered for s in p.projection_statements]
+        statements = grouped_by_sql(s for p in ordered for s in p.projection_statements)
         statements += sorted(
             (s for p in ordered for s in p.ledger_statements), key=lambda s: repr(s.params)
         )
@@ -169,9 +222,27 @@ class GroupCommitter:
                 retry.append(pending)
         with self._condition:
             self._queue.extendleft(reversed(retry))
+            self._condition.notify()
+
+
+def grouped_by_sql(statements: Iterable[Statement]) -> list[Statement]:
+    """The statements grouped by SQL, in order of first use, keeping order within a group.
+
+    Every view-row upsert then comes before every index insert, each group still in
+    shipment-id order (so row locks keep one global order), and the recorder can
+    run each group as one ``executemany``.
+    """
+    groups: dict[int, list[Statement]] = {}
+    for statement in statements:
+        groups.setdefault(id(statement.sql), []).append(statement)
+    return [statement for group in groups.values() for statement in group]
 
 
 def _finish(batch: Sequence[PendingAppend], error: BaseException | None) -> None:
     for pending in batch:
         pending.error = error
         pending.finished = True
+        try:
+            pending.notify(error)
+        except Exception:  # noqa: BLE001 - one waiter's failure must not strand the others
+            _log.exception("notifying a write's outcome failed")

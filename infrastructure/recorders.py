@@ -8,7 +8,7 @@ creates the idempotency table beside the events table.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent, Subscription
@@ -108,6 +108,23 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
         # the same transaction. Row locks taken here come before the table lock in
         # every transaction, so two appends can never wait on each other in a cycle.
         super()._insert_events(curs, stored_events, **kwargs)
-        statement: Statement
-        for statement in kwargs.get(CO_COMMIT_KWARG, ()):
-            curs.execute(statement.sql, statement.params, prepare=True)
+        for sql, params in runs_of_same_sql(kwargs.get(CO_COMMIT_KWARG, ())):
+            if len(params) == 1:
+                curs.execute(sql, params[0], prepare=True)
+            else:
+                # A group-committed batch repeats each statement once per write; one
+                # executemany converts the query once instead of once per row.
+                curs.executemany(sql, params)
+
+
+def runs_of_same_sql(
+    statements: Sequence[Statement],
+) -> list[tuple[Any, list[Sequence[Any] | Mapping[str, Any]]]]:
+    """Consecutive statements with the same SQL object, as (sql, [params, …]) in order."""
+    runs: list[tuple[Any, list[Sequence[Any] | Mapping[str, Any]]]] = []
+    for statement in statements:
+        if runs and runs[-1][0] is statement.sql:
+            runs[-1][1].append(statement.params)
+        else:
+            runs.append((statement.sql, [statement.params]))
+    return runs

@@ -60,7 +60,13 @@ class PostgresShipmentView(PostgresTrackingRecorder, ShipmentView):
             updates=updates,
             name=Identifier(table),
         )
-        self._get_sql = SQL("SELECT version, document FROM {} WHERE id = %s").format(table_sql)
+        self.document_query = SQL("SELECT version, document FROM {} WHERE id = %s").format(
+            table_sql
+        )
+        # The event-loop reader's query: the documents of every id a batch of reads names.
+        self.documents_query = SQL(
+            "SELECT id, version, document FROM {} WHERE id = ANY(%s)"
+        ).format(table_sql)
         self._versions_sql = SQL("SELECT id, version FROM {} WHERE id = ANY(%s)").format(table_sql)
         self.sql_create_statements.append(
             SQL(
@@ -95,7 +101,7 @@ class PostgresShipmentView(PostgresTrackingRecorder, ShipmentView):
 
     def get(self, shipment_id: UUID) -> tuple[int, bytes] | None:
         with store_errors(), self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._get_sql, (shipment_id,), prepare=True)
+            curs.execute(self.document_query, (shipment_id,), prepare=True)
             row = curs.fetchone()
         return None if row is None else (int(row["version"]), bytes(row["document"]))
 

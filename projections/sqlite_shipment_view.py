@@ -45,7 +45,7 @@ class SQLiteShipmentView(SQLiteTrackingRecorder, ShipmentView):
             f"ON CONFLICT (id) DO UPDATE SET {updates} "
             f"WHERE {table}.version < excluded.version"
         )
-        self._get_sql = f"SELECT version, document FROM {table} WHERE id = ?"
+        self.document_query = f"SELECT version, document FROM {table} WHERE id = ?"
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -91,7 +91,7 @@ class SQLiteShipmentView(SQLiteTrackingRecorder, ShipmentView):
         with store_errors(), self.datastore.get_connection(commit=False) as conn:
             cursor = conn.cursor()
             try:
-                cursor.execute(self._get_sql, (shipment_id.hex,))
+                cursor.execute(self.document_query, (shipment_id.hex,))
                 row = cursor.fetchone()
             finally:
                 cursor.sqlite_cursor.close()

@@ -20,7 +20,7 @@ from eventsourcing.application import AggregateNotFoundError
 from psycopg.sql import SQL, Identifier
 
 from domain.shipment import Shipment
-from infrastructure.event_store import ShipmentStore
+from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from projections.postgres_shipment_view import PostgresShipmentView
 from projections.shipment_view import ShipmentView, ViewRow
 
@@ -54,7 +54,9 @@ def view_differences(store: ShipmentStore, view: ShipmentView) -> list[ViewDiffe
     differences: list[ViewDifference] = []
     for shipment_id in sorted(set(view_rows) | set(_stream_ids(store, view))):
         try:
-            replayed: Shipment | None = store.repository.get(shipment_id)
+            # With a version the repository replays from the store, never from a
+            # process's cache (which may lag other writers: event_store.library_env).
+            replayed: Shipment | None = store.repository.get(shipment_id, version=MAX_POSITION)
         except AggregateNotFoundError:
             replayed = None
         differences += _compare(shipment_id, view_rows.get(shipment_id), replayed)

@@ -91,6 +91,9 @@ def run(arguments: argparse.Namespace) -> int:
         port=arguments.port,
         workers=arguments.workers,
         log_level=settings.log_level,
-        access_log=False,
+        access_log=False,  # ours is api.access_log: JSON, with request id and actor
+        # Nothing here reads the client's address or scheme (Location is a path), so
+        # rewriting them from X-Forwarded-* on every request would be work for no one.
+        proxy_headers=False,
     )
     return 0

@@ -23,7 +23,12 @@ from api.past_versions import as_of_response
 from api.principals import Principal
 from api.request_body import read_limited_body
 from api.shipment_input import JSON, MERGE_PATCH
-from api.shipment_writes import ShipmentWrites, WriteRequest, parse_shipment_id
+from api.shipment_writes import (
+    LOOP_TRIED,
+    ShipmentWrites,
+    WriteRequest,
+    parse_shipment_id,
+)
 from api.wiring import Services
 from infrastructure.errors import ShipmentNotFound
 
@@ -82,6 +87,7 @@ async def _write_request(
         idempotency_key=key,
         if_match=if_match,
         if_none_match=if_none_match,
+        loop_tried=bool(request.scope.get(LOOP_TRIED)),
     )
 
 
@@ -188,7 +194,8 @@ async def replace_shipment(
     write = await _write_request(
         request, svc, principal, rid, idempotency_key, if_match, if_none_match
     )
-    return await run_in_threadpool(ShipmentWrites(svc.shipments).replace, parsed_id, write)
+    reads = getattr(request.app.state, "document_reads", None)
+    return await ShipmentWrites(svc.shipments, reads).replace_async(parsed_id, write)
 
 
 @router.patch(
@@ -218,4 +225,5 @@ async def patch_shipment(
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
     write = await _write_request(request, svc, principal, rid, idempotency_key, if_match)
-    return await run_in_threadpool(ShipmentWrites(svc.shipments).patch, parsed_id, write)
+    reads = getattr(request.app.state, "document_reads", None)
+    return await ShipmentWrites(svc.shipments, reads).patch_async(parsed_id, write)

@@ -1,7 +1,7 @@
 -- wrk script for the shipment benchmarks: GET, or PATCH with If-Match: *, on seeded shipments.
 --
 --   wrk --latency -t T -c C -d Ds -s bench/wrk/shipments.lua http://127.0.0.1:PORT \
---       -- <get|patch> <ids-file> <T> [authorization header value]
+--       -- <get|patch> <ids-file> <T> [authorization header value] [run tag]
 --
 -- Thread i of T walks its own slice of the ids (the i-th T-th) round-robin, so two threads
 -- never PATCH the same shipment, and a thread's requests in flight name consecutive ids:
@@ -15,7 +15,7 @@ function setup(thread)
   thread_count = thread_count + 1
 end
 
-local mode, ids, next_index, sent, my_index
+local mode, ids, next_index, sent, my_index, run_tag
 local headers = {}
 
 function init(args)
@@ -39,6 +39,7 @@ function init(args)
   end
   next_index = 0
   sent = 0
+  run_tag = args[5] or ""
   if args[4] ~= nil and #args[4] > 0 then
     headers["Authorization"] = args[4]
   end
@@ -54,7 +55,8 @@ function request()
   sent = sent + 1
   if mode == "patch" then
     local body = string.format(
-      '{"weightLbs":%d,"customerRemarks":"bench t%d n%d"}', sent % 100000 + 1, my_index, sent
+      '{"weightLbs":%d,"customerRemarks":"bench %s t%d n%d"}',
+      sent % 100000 + 1, run_tag, my_index, sent
     )
     return wrk.format("PATCH", path, headers, body)
   end

@@ -142,16 +142,24 @@ def fail_unexpectedly(*args: Any, **kwargs: Any) -> Any:
 def test_an_unexpected_failure_on_read_is_a_500_problem_that_hides_internals(
     client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client.app.state.services.view, "get", fail_unexpectedly)  # type: ignore[attr-defined]
-    response = client.get(url(shipment), headers={"X-Request-ID": "trace-500"})
-    problem_of(response, 500)
-    assert response.headers["X-Request-ID"] == "trace-500"
+    state = client.app.state  # type: ignore[attr-defined]
+    # Both read paths: the event-loop reader (api.fast_reads) and the app's own route,
+    # which is what a read with a query string takes.
+    monkeypatch.setattr(state.document_reads, "get", fail_unexpectedly)
+    monkeypatch.setattr(state.services.view, "get", fail_unexpectedly)
+    for path in (url(shipment), url(shipment) + "?via=route"):
+        response = client.get(path, headers={"X-Request-ID": "trace-500"})
+        problem_of(response, 500)
+        assert response.headers["X-Request-ID"] == "trace-500"
 
 
 def test_an_unexpected_failure_on_write_is_a_500_problem_that_hides_internals(
     client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client.app.state.services.shipments, "load", fail_unexpectedly)  # type: ignore[attr-defined]
+    shipments = client.app.state.services.shipments  # type: ignore[attr-defined]
+    # Both loads a write can start from: the cached state and the store's.
+    monkeypatch.setattr(shipments, "load_cached", fail_unexpectedly)
+    monkeypatch.setattr(shipments, "load", fail_unexpectedly)
     response = send(client, "PATCH", shipment, b'{"weightLbs": 5}')
     problem_of(response, 500)
     assert response.headers["X-Request-ID"]

@@ -1,0 +1,234 @@
+"""The edge write path (``api.fast_writes``) answers as the app does, and declines unwritten.
+
+A write with a query string always goes through the app's route (the edge takes
+only plain writes), which gives the reference answers here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from eventsourcing.persistence import OperationalError
+from fastapi.testclient import TestClient
+from starlette.types import Message
+
+from api import fast_writes
+from api.app import create_app
+from api.commands.tokens import configured_token_store
+from api.fast_writes import _read_body, _replaying
+from api.shipment_writes import ShipmentWrites
+from infrastructure.settings import Settings
+from tests.api.conftest import MERGE_PATCH, create, problem_of, quoted, url, writable
+
+VIA_ROUTE = "?via=route"
+PER_WRITE = {"id", "eTag", "createdAt", "updatedAt"}
+
+
+def refuse(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the app's write path must not be used here")
+
+
+def normalised(response: httpx.Response) -> tuple[int, list[str], dict[str, Any]]:
+    """Status, header names in order, and the body without what differs per shipment."""
+    names = [name for name, _ in response.headers.multi_items()]
+    body = {k: v for k, v in response.json().items() if k not in PER_WRITE}
+    return response.status_code, names, body
+
+
+def history(client: TestClient, document: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = client.get(url(document) + "/history").json()["items"]
+    return items
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_an_edge_write_is_the_routes_answer(
+    client: TestClient, new_shipment: dict[str, Any], method: str
+) -> None:
+    first, second = create(client, new_shipment).json(), create(client, new_shipment).json()
+    if method == "PATCH":
+        body, content_type = b'{"weightLbs": 3100}', MERGE_PATCH
+    else:
+        body, content_type = (
+            json.dumps({**writable(first), "weightLbs": 3100}).encode(),
+            ("application/json"),
+        )
+    headers = {"Content-Type": content_type, "X-Request-ID": "edge-1"}
+    edge = client.request(method, url(first), content=body, headers={**headers, "If-Match": "*"})
+    routed = client.request(
+        method, url(second) + VIA_ROUTE, content=body, headers={**headers, "If-Match": "*"}
+    )
+    assert edge.status_code == 200
+    assert normalised(edge) == normalised(routed)
+    assert edge.headers["X-Request-ID"] == "edge-1"
+    assert edge.headers["ETag"] == f'"{edge.json()["eTag"]}"'
+    assert client.get(url(first)).content == edge.content
+    assert history(client, first)[-1]["requestId"] == "edge-1"
+
+
+def test_a_plain_write_of_a_cached_shipment_does_not_reach_the_app(
+    client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ShipmentWrites, "patch_async", refuse)
+    monkeypatch.setattr(ShipmentWrites, "patch", refuse)
+    answer = client.patch(
+        url(shipment),
+        content=b'{"customerRemarks": "edge"}',
+        headers={"Content-Type": MERGE_PATCH, "If-Match": quoted(shipment)},
+    )
+    assert answer.status_code == 200
+    assert answer.json()["customerRemarks"] == "edge"
+    assert answer.json()["version"] == 2
+
+
+def test_a_declined_write_reaches_the_app_with_its_body(
+    client: TestClient, shipment: dict[str, Any]
+) -> None:
+    # The edge reads the body, finds it invalid on the cached state and declines: the
+    # app must see the same body to name the field.
+    answer = client.patch(
+        url(shipment),
+        content=b'{"weightLbs": -5}',
+        headers={"Content-Type": MERGE_PATCH, "If-Match": "*"},
+    )
+    problem = problem_of(answer, 422)
+    assert any(error["field"] == "weightLbs" for error in problem["errors"])
+    assert client.get(url(shipment)).json()["version"] == 1
+
+
+def test_a_stale_tag_is_the_apps_412_naming_the_current_version(
+    client: TestClient, shipment: dict[str, Any]
+) -> None:
+    headers = {"Content-Type": MERGE_PATCH, "If-Match": quoted(shipment)}
+    assert client.patch(url(shipment), content=b'{"weightLbs": 1}', headers=headers).is_success
+    problem = problem_of(
+        client.patch(url(shipment), content=b'{"weightLbs": 2}', headers=headers), 412
+    )
+    assert problem["currentVersion"] == 2
+
+
+def test_a_body_over_the_limit_is_the_apps_413(
+    client: TestClient, shipment: dict[str, Any]
+) -> None:
+    limit = client.app.state.services.settings.max_body_bytes  # type: ignore[attr-defined]
+    remarks = "x" * (limit + 10)
+    answer = client.patch(
+        url(shipment),
+        content=json.dumps({"customerRemarks": remarks}).encode(),
+        headers={"Content-Type": MERGE_PATCH, "If-Match": "*"},
+    )
+    problem_of(answer, 413)
+
+
+def test_an_idempotent_write_takes_the_app_and_replays(
+    client: TestClient, shipment: dict[str, Any]
+) -> None:
+    headers = {"Content-Type": MERGE_PATCH, "If-Match": "*", "Idempotency-Key": "edge-key-1"}
+    first = client.patch(url(shipment), content=b'{"weightLbs": 77}', headers=headers)
+    again = client.patch(url(shipment), content=b'{"weightLbs": 77}', headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content
+    assert client.get(url(shipment)).json()["version"] == 2
+
+
+def test_a_store_outage_during_the_append_is_a_503_and_nothing_is_written(
+    client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = client.app.state.services.shipments  # type: ignore[attr-defined]
+
+    def failing_submit(*args: Any, **kwargs: Any) -> bool:
+        kwargs.get("notify", args[-1])(OperationalError("connection to 10.0.0.9 lost"))
+        return True
+
+    monkeypatch.setattr(service, "submit_revision", failing_submit)
+    answer = client.patch(
+        url(shipment),
+        content=b'{"weightLbs": 12}',
+        headers={"Content-Type": MERGE_PATCH, "If-Match": "*", "X-Request-ID": "outage-1"},
+    )
+    problem = problem_of(answer, 503)
+    assert "10.0.0.9" not in json.dumps(problem)
+    assert answer.headers["X-Request-ID"] == "outage-1"
+    monkeypatch.undo()
+    assert client.get(url(shipment)).json()["version"] == 1
+
+
+def test_a_failure_after_the_append_is_a_500_never_a_second_append(
+    client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> bytes:
+        raise RuntimeError("/work/secret.py exploded")
+
+    monkeypatch.setattr(fast_writes, "encode_document", broken)
+    answer = client.patch(
+        url(shipment),
+        content=b'{"weightLbs": 13}',
+        headers={"Content-Type": MERGE_PATCH, "If-Match": "*"},
+    )
+    problem_of(answer, 500)
+    monkeypatch.undo()
+    assert [item["version"] for item in history(client, shipment)] == [1, 2]
+
+
+@pytest.fixture
+def cached_tokens_client(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """An app that requires tokens and trusts its in-memory list (the default)."""
+    cached = settings.model_copy(update={"token_cache_seconds": 60.0})
+    with configured_token_store(cached) as tokens:
+        issued = {role: tokens.add(f"{role}-1", role) for role in ("reader", "writer")}
+    with TestClient(create_app(cached), raise_server_exceptions=False) as test_client:
+        yield test_client, issued
+
+
+def test_the_edge_writes_only_for_a_writer(
+    cached_tokens_client: tuple[TestClient, dict[str, str]], new_shipment: dict[str, Any]
+) -> None:
+    client, tokens = cached_tokens_client
+    writer = {"Authorization": f"Bearer {tokens['writer']}"}
+    created = client.post("/v1/shipments", json=new_shipment, headers=writer).json()
+    headers = {"Content-Type": MERGE_PATCH, "If-Match": "*"}
+    accepted = client.patch(url(created), content=b'{"weightLbs": 5}', headers=headers | writer)
+    assert accepted.status_code == 200
+    events = client.get(url(created) + "/history", headers=writer).json()["items"]
+    assert events[-1]["actor"] == "writer-1"
+    reader = {"Authorization": f"Bearer {tokens['reader']}"}
+    problem_of(client.patch(url(created), content=b"{}", headers=headers | reader), 403)
+    problem_of(client.patch(url(created), content=b"{}", headers=headers), 401)
+
+
+def test_a_body_in_several_messages_is_read_whole_and_replayed_in_order() -> None:
+    messages: list[Message] = [
+        {"type": "http.request", "body": b'{"weight', "more_body": True},
+        {"type": "http.request", "body": b'Lbs": 1}', "more_body": False},
+    ]
+    source = iter(messages)
+
+    async def receive() -> Message:
+        return next(source)
+
+    async def scenario() -> None:
+        read, body = await _read_body(receive, limit=100)
+        assert body == b'{"weightLbs": 1}'
+        replay = _replaying(read, receive)
+        assert [await replay(), await replay()] == messages
+
+    asyncio.run(scenario())
+
+
+def test_a_body_over_the_limit_or_a_disconnect_is_not_taken() -> None:
+    async def read(messages: list[Message], limit: int) -> bytes | None:
+        source = iter(messages)
+
+        async def receive() -> Message:
+            return next(source)
+
+        return (await _read_body(receive, limit))[1]
+
+    big: list[Message] = [{"type": "http.request", "body": b"x" * 11, "more_body": False}]
+    gone: list[Message] = [{"type": "http.disconnect"}]
+    assert asyncio.run(read(big, limit=10)) is None
+    assert asyncio.run(read(gone, limit=10)) is None
