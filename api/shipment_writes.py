@@ -184,8 +184,9 @@ class ShipmentWrites:
         """
         if request.idempotency_key is not None or not self._service.submits_without_waiting:
             return None  # a key's replay and ledger need store reads
+        guard = self._service.stale_cache_guard
         shipment = self._service.load_cached(shipment_id)
-        if shipment is None or not await self._still_current(shipment):
+        if shipment is None or (guard.should_check and not await self._still_current(shipment)):
             # Not cached, or another process wrote since: read the current state (a
             # query, so in a worker thread), and decide on it here all the same.
             try:
@@ -211,6 +212,7 @@ class ShipmentWrites:
             with store_errors():
                 await appended
         except IntegrityError:
+            guard.lost_race()  # another process writes these shipments: check from now on
             return None  # the version was not the last after all: decide on the store's
         return shipment
 
@@ -218,11 +220,10 @@ class ShipmentWrites:
         """Whether no other process has written the shipment since this one cached it.
 
         The view row commits with every event, so its version is the stream's.
-        Asking it (one indexed read, shared with concurrent reads) costs far less
-        than an append that the store rejects: when several processes write the
-        same shipments, a stale cache is common, and a rejected append costs a
-        transaction and, inside a group-committed batch, a retry of its
-        neighbours. Correctness never depends on it: the store's key decides.
+        Asking it (one indexed read, shared with concurrent reads) costs less than
+        an append that the store rejects when several processes write the same
+        shipments (see ``infrastructure.stale_cache`` for when it is asked).
+        Correctness never depends on it: the store's key decides.
         """
         if self._reads is None:
             return True  # no loop-side reader (an in-memory SQLite store): let the store decide
@@ -230,7 +231,9 @@ class ShipmentWrites:
             found = await self._reads.get(shipment.id)
         except ReadDeferred:
             return False
-        return found is not None and found[0] == shipment.version
+        current = found is not None and found[0] == shipment.version
+        self._service.stale_cache_guard.checked(current)
+        return current
 
     def _write(
         self, shipment_id: UUID, request: WriteRequest, body_of: Any, cached_first: bool

@@ -28,6 +28,7 @@ from infrastructure.errors import store_errors as _store_errors
 from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger, IdempotencyRecord
+from infrastructure.stale_cache import StaleCacheGuard
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class ShipmentService:
         self.ledger = ledger
         self._inline_projections = tuple(inline_projections)
         self._committer = committer
+        # Whether the write path checks a cached state first (used by the event loop only).
+        self.stale_cache_guard = StaleCacheGuard()
 
     def create(self, details: ShipmentDetails, context: WriteContext) -> Shipment:
         """Start a new stream with one ``Created`` event.

@@ -186,3 +186,27 @@ def test_consecutive_writes_from_one_process_read_nothing_from_the_stream(
     assert third.status_code == 200, third.text
     assert third.json()["version"] == 5
     assert reads.count > 0
+
+
+def test_after_one_lost_race_a_process_checks_before_trusting_its_cache(
+    writer_a: TestClient,
+    writer_b: TestClient,
+    cached_by_a: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    guard = writer_a.app.state.services.shipments.stale_cache_guard  # type: ignore[attr-defined]
+    lost: list[None] = []
+    original = guard.lost_race
+    monkeypatch.setattr(guard, "lost_race", lambda: (lost.append(None), original())[1])
+    assert not guard.should_check  # a lone writer trusts its cache: no check per write
+
+    v2 = written_by_b(writer_b, cached_by_a, {"weightLbs": 1})
+    first = patch(writer_a, v2, {"weightLbs": 2}, if_match="*")
+    assert first.status_code == 200 and first.json()["version"] == 3
+    assert len(lost) == 1 and guard.should_check  # A learned that another process writes
+
+    v4 = written_by_b(writer_b, first.json(), {"weightLbs": 3})
+    second = patch(writer_a, v4, {"weightLbs": 4}, if_match="*")
+    assert second.status_code == 200 and second.json()["version"] == 5
+    assert len(lost) == 1  # this time A asked the view first: no append was wasted
+    assert current(writer_b, cached_by_a) == second.json()
