@@ -44,7 +44,7 @@ from api.edge import (
 )
 from api.etags import etag_header, if_none_match_matches, parse_condition
 from api.principals import Role
-from api.problems import to_problem
+from api.problems import outage_problem
 from api.request_ids import choose_request_id
 from api.request_observer import RequestObserver
 from infrastructure.errors import StoreUnavailable
@@ -78,10 +78,8 @@ class ShipmentReadFastPath:
             found = await reads.get(shipment_id)
         except ReadDeferred:
             return False
-        except StoreUnavailable as error:
-            problem = to_problem(error)
-            assert problem is not None  # StoreUnavailable always maps to its 503
-            status = await send_problem(scope, receive, send, problem, request_id)
+        except StoreUnavailable:
+            status = await send_problem(scope, receive, send, outage_problem(), request_id)
         except Exception:  # noqa: BLE001 - nothing sent yet: the app's path answers
             _log.exception("the fast read of %s failed; the app answers it", scope["path"])
             return False

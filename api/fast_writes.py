@@ -40,7 +40,7 @@ from api.edge import (
 )
 from api.etags import etag_header
 from api.principals import Principal, Role
-from api.problems import to_problem, unexpected_problem
+from api.problems import outage_problem, unexpected_problem
 from api.request_ids import choose_request_id
 from api.request_observer import RequestObserver
 from api.shipment_writes import LOOP_TRIED, ShipmentWrites, WriteRequest
@@ -90,10 +90,8 @@ class ShipmentWriteFastPath:
                 scope[LOOP_TRIED] = True
                 return False, replay
             document = encode_document(written)
-        except StoreUnavailable as error:
-            problem = to_problem(error)
-            assert problem is not None  # StoreUnavailable always maps to its 503
-            status = await send_problem(scope, replay, send, problem, request_id)
+        except StoreUnavailable:
+            status = await send_problem(scope, replay, send, outage_problem(), request_id)
         except Exception:  # noqa: BLE001 - the write may be durable: answer, never retry
             _log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             problem = unexpected_problem(request_id)

@@ -142,12 +142,17 @@ def to_problem(error: Exception) -> HttpProblem | None:
     # The library's connection errors are a safety net for a store read that
     # was not wrapped in ``store_errors()``: an outage is a 503, never a 500.
     if isinstance(error, StoreUnavailable | OperationalError | InterfaceError):
-        return HttpProblem(
-            503,
-            "the shipment store is unavailable; retry shortly",
-            headers={"Retry-After": "1"},
-        )
+        return outage_problem()
     return None
+
+
+def outage_problem() -> HttpProblem:
+    """The 503 for a store that could not be reached in time (never says why)."""
+    return HttpProblem(
+        503,
+        "the shipment store is unavailable; retry shortly",
+        headers={"Retry-After": "1"},
+    )
 
 
 def unexpected_problem(request_id: str | None) -> HttpProblem:

@@ -15,6 +15,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.auth_clients import cached_tokens_client
+
+__all__ = ["cached_tokens_client"]
+
 MERGE_PATCH = "application/merge-patch+json"
 SERVER_OWNED = ("id", "eTag", "version", "createdAt", "updatedAt")
 LEAKS = ("Traceback", "SELECT", "INSERT", "/work/", ".py")

@@ -6,7 +6,6 @@ takes only plain reads), which gives every test here its reference answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -14,10 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.commands.tokens import configured_token_store
 from infrastructure.errors import StoreUnavailable
-from infrastructure.settings import Settings
 from projections.document_reads import ReadDeferred
 from tests.api.conftest import patch, problem_of, quoted, url
 
@@ -128,16 +124,6 @@ def test_both_paths_are_counted_under_the_same_route(
         and 'status="200"' in line
     )
     assert float(line.rsplit(" ", 1)[1]) == 2.0
-
-
-@pytest.fixture
-def cached_tokens_client(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """An app that requires tokens and trusts its in-memory list (the default)."""
-    cached = settings.model_copy(update={"token_cache_seconds": 60.0})
-    with configured_token_store(cached) as tokens:
-        issued = {role: tokens.add(f"{role}-1", role) for role in ("reader", "writer")}
-    with TestClient(create_app(cached), raise_server_exceptions=False) as test_client:
-        yield test_client, issued
 
 
 def test_a_token_is_checked_on_the_fast_path_too(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,11 +17,8 @@ from fastapi.testclient import TestClient
 from starlette.types import Message
 
 from api import fast_writes
-from api.app import create_app
-from api.commands.tokens import configured_token_store
 from api.fast_writes import _read_body, _replaying
 from api.shipment_writes import ShipmentWrites
-from infrastructure.settings import Settings
 from tests.api.conftest import MERGE_PATCH, create, problem_of, quoted, url, writable
 
 VIA_ROUTE = "?via=route"
@@ -172,16 +168,6 @@ def test_a_failure_after_the_append_is_a_500_never_a_second_append(
     problem_of(answer, 500)
     monkeypatch.undo()
     assert [item["version"] for item in history(client, shipment)] == [1, 2]
-
-
-@pytest.fixture
-def cached_tokens_client(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """An app that requires tokens and trusts its in-memory list (the default)."""
-    cached = settings.model_copy(update={"token_cache_seconds": 60.0})
-    with configured_token_store(cached) as tokens:
-        issued = {role: tokens.add(f"{role}-1", role) for role in ("reader", "writer")}
-    with TestClient(create_app(cached), raise_server_exceptions=False) as test_client:
-        yield test_client, issued
 
 
 def test_the_edge_writes_only_for_a_writer(

@@ -53,3 +53,14 @@ def auth_client(auth_settings: Settings, issued_tokens: IssuedTokens) -> Iterato
     """The app on a store with tokens configured, so every request must present one."""
     with TestClient(create_app(auth_settings), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def cached_tokens_client(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """An app that requires tokens and trusts its in-memory list (the default: the
+    edge paths of ``api.fast_reads``/``api.fast_writes`` check tokens only then)."""
+    cached = settings.model_copy(update={"token_cache_seconds": 60.0})
+    with configured_token_store(cached) as tokens:
+        issued = {role: tokens.add(f"{role}-1", role) for role in ("reader", "writer")}
+    with TestClient(create_app(cached), raise_server_exceptions=False) as test_client:
+        yield test_client, issued
