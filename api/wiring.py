@@ -9,9 +9,15 @@ from typing import cast
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from infrastructure.append_sessions import (
+    AppendSession,
+    PostgresAppendSession,
+    SQLiteAppendSession,
+)
 from infrastructure.event_store import ShipmentStore
 from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyLedger
+from infrastructure.recorders import PostgresShipmentRecorder, SQLiteShipmentRecorder
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import ShipmentService
 from projections.document_reads import (
@@ -50,12 +56,16 @@ def build_services(settings: Settings) -> Services:
     view = cast(ShipmentView, store.factory.tracking_recorder(view_class))
     ledger = IdempotencyLedger(datastore, timedelta(hours=settings.idempotency_ttl_hours))
     version_index = _version_index(datastore, create_table=settings.create_tables)
-    committer = (
-        GroupCommitter(store, settings.group_commit_max_batch) if settings.group_commit else None
+    committer = GroupCommitter(
+        store,
+        _append_session(store, settings),
+        view,
+        [view, version_index],
+        ledger,
+        max_batch=settings.group_commit_max_batch if settings.group_commit else 1,
+        cache_size=settings.aggregate_cache_size,
     )
-    service = ShipmentService(
-        store, ledger, inline_projections=[view, version_index], committer=committer
-    )
+    service = ShipmentService(store, ledger, committer)
     return Services(
         settings=settings,
         store=store,
@@ -82,6 +92,15 @@ async def open_document_reads(services: Services) -> DocumentReads | None:
     if isinstance(view, SQLiteShipmentView) and not datastore.pool.is_sqlite_memory_mode:
         return SQLiteDocumentReads(datastore.pool.db_name, view.document_query)
     return None
+
+
+def _append_session(store: ShipmentStore, settings: Settings) -> AppendSession:
+    """The append transaction of the store's own recorder."""
+    recorder = store.recorder
+    if isinstance(recorder, PostgresShipmentRecorder):
+        return PostgresAppendSession(recorder, settings.store_timeout_seconds)
+    assert isinstance(recorder, SQLiteShipmentRecorder)
+    return SQLiteAppendSession(recorder)
 
 
 def _version_index(

@@ -20,9 +20,11 @@ class Shipment(Aggregate):
 
     @event("Created")
     def __init__(self, details: ShipmentDetails, actor: str, request_id: str | None) -> None:
+        # The actor is recorded on the event, not kept as state: the state is exactly
+        # what the shipment's public document shows, so that document (the view row)
+        # restores it (``projections.shipment_document.restore_shipment``).
         self.details = details
         self.status = Status.DRAFT
-        self.created_by = actor
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Shipment:
         """A copy that commands can change without touching the original, made cheaply.

@@ -13,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from uuid import UUID
 
 from psycopg.sql import SQL, Composed
 
 from domain.shipment import Shipment
 
 CO_COMMIT_KWARG = "co_commit"
+
+CurrentRow = tuple[int, bytes]
+"""A shipment's version and its stored document, as the write model keeps them."""
 
 
 @dataclass(frozen=True)
@@ -34,4 +38,21 @@ class InlineProjection(Protocol):
 
     def statements_for(self, shipment: Shipment) -> Sequence[Statement]:
         """The statements that bring the read model up to ``shipment``'s version."""
+        ...
+
+
+class WriteModel(InlineProjection, Protocol):
+    """The inline projection a write is decided on: a snapshot of the shipment at every version.
+
+    Its row commits with every event, so reading it inside the append transaction
+    (the row locked until commit) gives the state and the version to append at,
+    in one query, whatever the stream's length.
+    """
+
+    def read_current(self, cursor: Any, shipment_ids: Sequence[UUID]) -> dict[UUID, CurrentRow]:
+        """The rows of these shipments, locked until the caller's transaction ends."""
+        ...
+
+    def restore(self, row: CurrentRow) -> Shipment:
+        """The aggregate a row describes, at the row's version."""
         ...

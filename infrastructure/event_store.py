@@ -59,17 +59,6 @@ def library_env(settings: Settings, target: DatabaseTarget) -> dict[str, str]:
         "CREATE_TABLE": "y" if settings.create_tables else "n",
         "IS_SNAPSHOTTING_ENABLED": "y",
     }
-    if settings.aggregate_cache_size:
-        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
-        # No fast-forward: a cache hit costs no query. The library then caches each
-        # aggregate it has saved, so a cached shipment is what this process last
-        # wrote or read, and it lags when another process has written since. That is
-        # safe: a write appends at the cached version + 1, which the store's unique
-        # (stream, position) key accepts only if that version is still the last, so
-        # no write is ever applied to stale state; and every other outcome (a
-        # no-op, 412, 409, 422 or a lost race) is decided again on the state read
-        # from the store (``ShipmentWrites``, ``ShipmentService.load``).
-        env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
     if target.dialect == "postgres":
         factory = FailFastPostgresFactory
         env["PERSISTENCE_MODULE"] = f"{factory.__module__}:{factory.__qualname__}"

@@ -1,122 +1,122 @@
-"""Group commit: concurrent appends share one transaction, so they share one lock and one flush.
+"""The write path's engine: concurrent writes decided and appended together, in one transaction.
 
-The library's PostgreSQL recorder takes an exclusive lock on the events table for
-every append (so that positions in the global log commit in order); one append
-per transaction therefore caps a whole database at about one transaction per
-lock hold, however many writers there are. Here one committer thread takes
-everything that queued up while it was busy (bounded by ``max_batch``) and
-commits it in one ``Application.save`` call. At low load every batch holds one
-write and nobody waits for a timer; under load batches grow by themselves.
+Every write (create, replace, patch; with or without an Idempotency-Key) is a
+``WriteCommand`` queued here. One committer thread takes everything that queued
+up while it was busy (at most ``max_batch``) and runs it in one transaction:
 
-One thread, rather than whichever writer arrives first leading: a writer only
-queues its append and waits on its own future, so a batch costs one wake-up of
-the committer and one per waiter, not a stampede of every waiting thread; and an
-event loop can submit an append and await it without a worker thread
-(``submit``), which is how the API's write path uses it.
+1. lock the batch's Idempotency-Keys and read their records;
+2. read the batch's shipments from the write model (the shipment view, whose
+   row commits with every event), their rows locked until commit — one query;
+3. decide every write in order on that state (``batch_decisions``), so the
+   version each event is appended at is the one it was decided on;
+4. write the view rows, the as-of index rows and the key records, then append
+   the events with the library's own insert (table lock, notification);
+5. commit, and tell each waiter its own outcome.
 
-A batch that the store rejects (a position already taken by a writer in another
-process, an idempotency key used concurrently) is retried write by write, so a
-conflict fails only the write that lost its race, never its neighbours.
+A write is therefore never answered "someone got there first" by this process
+or another: another process's write to the same shipment waits for the row
+lock and is then decided on this one's result. A stale ``If-Match`` is answered
+with the version read under the lock, with no second read; ``*`` always finds
+the current state. The store's unique (stream, position) key stays the last
+word: should an append be refused all the same (a writer that takes no row
+lock), the batch is rolled back and decided again on what the store now holds.
+
+At low load a batch holds one write and nobody waits for a timer; under load
+batches grow by themselves, so writes share the events table's lock and flush.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from domain.shipment import Shipment
-from infrastructure.co_commit import CO_COMMIT_KWARG, Statement
-from infrastructure.event_store import ShipmentStore
+from infrastructure.append_sessions import AppendSession
+from infrastructure.batch_decisions import DecidedBatch, decide_batch
+from infrastructure.co_commit import InlineProjection, Statement, WriteModel
+from infrastructure.errors import StoreUnavailable
+from infrastructure.event_store import MAX_POSITION, ShipmentStore
+from infrastructure.idempotency import IdempotencyLedger
+from infrastructure.store_retries import RETRY_WAIT_SECONDS, TIMED_OUT
+from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
 
 _log = logging.getLogger("shipments.group_commit")
 
+# Rolled back and decided again at most this often when the store refuses an append
+# that the row locks should have made safe (a writer outside this path).
+MAX_REFUSED_APPENDS = 3
+
 
 @dataclass(eq=False)
-class PendingAppend:
-    """One write waiting to be committed, and then its outcome."""
+class _Queued:
+    command: WriteCommand
+    notify: Notify
 
-    shipment: Shipment
-    projection_statements: Sequence[Statement]
-    ledger_statements: Sequence[Statement]
-    finished: bool = False
-    error: BaseException | None = None
-    events: list[object] = field(default_factory=list)
-    notify: Callable[[BaseException | None], None] = lambda error: None
+
+class _StreamsWithoutRows(Exception):
+    """Shipments the write model has no row for: read their streams, then try again."""
+
+    def __init__(self, shipment_ids: list[UUID]) -> None:
+        self.shipment_ids = shipment_ids
+        super().__init__(f"{len(shipment_ids)} shipments without a view row")
 
 
 class GroupCommitter:
-    """Commits concurrent appends together; each caller still gets its own outcome."""
+    """Decides and appends queued writes in shared transactions; each waiter gets its outcome."""
 
-    def __init__(self, store: ShipmentStore, max_batch: int = 64) -> None:
+    def __init__(
+        self,
+        store: ShipmentStore,
+        session: AppendSession,
+        model: WriteModel,
+        projections: Sequence[InlineProjection],
+        ledger: IdempotencyLedger,
+        *,
+        max_batch: int = 64,
+        cache_size: int = 10_000,
+    ) -> None:
         self._store = store
+        self._session = session
+        self._model = model
+        self._projections = tuple(projections)
+        self._ledger = ledger
         self._max_batch = max_batch
-        self._queue: deque[PendingAppend] = deque()
+        # States this process decided last, by shipment: they save decoding a row
+        # whose version they have. The row read under the lock always decides which
+        # version is current; a cached state is used only when it is that version.
+        self._cache: OrderedDict[UUID, Shipment] = OrderedDict()
+        self._cache_size = cache_size
+        self._queue: deque[_Queued] = deque()
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def append(
-        self,
-        shipment: Shipment,
-        projection_statements: Sequence[Statement],
-        ledger_statements: Sequence[Statement],
-    ) -> None:
-        """Durably append ``shipment``'s pending events with its statements, or raise.
-
-        Raises the library's ``IntegrityError`` when this write lost a race, and
-        whatever the store raised when it could not commit.
-        """
-        self.submit(shipment, projection_statements, ledger_statements).result()
-
-    def submit(
-        self,
-        shipment: Shipment,
-        projection_statements: Sequence[Statement],
-        ledger_statements: Sequence[Statement],
-    ) -> Future[None]:
-        """Queue the append; the future completes once it is durable (or failed, as ``append``)."""
-        outcome: Future[None] = Future()
-        # Running from the start: a caller that stops waiting (a cancelled request)
-        # cannot cancel an append that may already be in a transaction.
-        outcome.set_running_or_notify_cancel()
-
-        def settle(error: BaseException | None) -> None:
-            if error is None:
-                outcome.set_result(None)
-            else:
-                outcome.set_exception(error)
-
-        self.enqueue(shipment, projection_statements, ledger_statements, settle)
-        return outcome
-
-    def enqueue(
-        self,
-        shipment: Shipment,
-        projection_statements: Sequence[Statement],
-        ledger_statements: Sequence[Statement],
-        notify: Callable[[BaseException | None], None],
-    ) -> None:
-        """Queue the append; ``notify(None)`` once durable, ``notify(error)`` if not.
-
-        ``notify`` runs on the committer's thread and must be quick (an event loop's
-        ``call_soon_threadsafe``, say): the next batch waits for it. The cheapest way
-        to wait, with no future or condition made per write.
-        """
-        pending = PendingAppend(shipment, projection_statements, ledger_statements, notify=notify)
+    def enqueue(self, command: WriteCommand, notify: Notify) -> None:
+        """Queue a write; ``notify`` gets its outcome once its transaction has ended."""
         with self._condition:
             if self._closed:
                 raise RuntimeError("the group committer is closed")
-            self._queue.append(pending)
+            self._queue.append(_Queued(command, notify))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
                 self._thread.start()
             self._condition.notify()
+
+    def execute(self, command: WriteCommand) -> WriteOutcome:
+        """Queue a write and wait for its outcome (for threads; an event loop uses ``enqueue``)."""
+        outcome: Future[WriteOutcome] = Future()
+        self.enqueue(command, outcome.set_result)
+        return outcome.result()
 
     def close(self) -> None:
         """Commit what is queued, then stop the committer thread."""
@@ -140,97 +140,117 @@ class GroupCommitter:
                 self._commit(batch)
             except BaseException as error:  # noqa: BLE001 - the thread must outlive a bad batch
                 _log.exception("group commit failed unexpectedly")
-                _finish([p for p in batch if not p.finished], error)
+                _tell(batch, [WriteOutcome(error=error)] * len(batch))
 
-    def _commit(self, batch: list[PendingAppend]) -> None:
-        batch, doomed = self._split_doomed(batch)
-        try:
-            self._commit_distinct(batch)
-        finally:
-            self._settle_doomed(doomed, batch)
+    def _commit(self, batch: list[_Queued]) -> None:
+        commands = [queued.command for queued in batch]
+        streams: dict[UUID, Shipment | None] = {}
+        refused = 0
+        reconnected = False
+        while True:
+            try:
+                decided = self._attempt(commands, streams)
+            except _StreamsWithoutRows as missing:
+                for shipment_id in missing.shipment_ids:
+                    streams[shipment_id] = self._stream_state(shipment_id)
+                continue
+            except IntegrityError:
+                refused += 1
+                if refused >= MAX_REFUSED_APPENDS:
+                    _log.error("appends refused %d times in a row; giving up on a batch", refused)
+                    _fail(batch, StoreUnavailable("the store kept refusing the appends"))
+                    return
+                streams.clear()  # what was read outside the lock may be what changed
+                continue
+            except (OperationalError, InterfaceError) as error:
+                # A pooled connection may have died since its last use: one more try on a
+                # fresh one, unless the time-out (pool or lock) is what was spent.
+                if reconnected or isinstance(error.__cause__, TIMED_OUT):
+                    _fail(batch, StoreUnavailable(str(error)))
+                    return
+                reconnected = True
+                time.sleep(RETRY_WAIT_SECONDS)
+                continue
+            break
+        self._session.committed()
+        self._remember(decided.written)
+        _tell(batch, decided.outcomes)
+        self._take_snapshots(decided.events)
 
-    def _commit_distinct(self, batch: list[PendingAppend]) -> None:
-        """Commit writes that each aim at a different position."""
-        if not batch:
-            return
-        for pending in batch:
-            pending.events = list(pending.shipment.pending_events)
-        try:
-            self._save(batch)
-        except IntegrityError:
-            if len(batch) == 1:
-                _finish(batch, IntegrityError("the position or key is taken"))
-                return
-            for pending in batch:
-                # The failed save drained the pending events; give them back and
-                # retry alone, so only the writes that really conflict fail.
-                pending.shipment.pending_events[:] = pending.events  # type: ignore[assignment]
-                try:
-                    self._save([pending])
-                except IntegrityError as error:
-                    _finish([pending], error)
-                except BaseException as error:  # noqa: BLE001 - handed to its caller
-                    _finish([pending], error)
-            return
-        except BaseException as error:  # noqa: BLE001 - handed to every caller
-            _finish(batch, error)
-            return
+    def _attempt(
+        self, commands: list[WriteCommand], streams: dict[UUID, Shipment | None]
+    ) -> DecidedBatch:
+        """One transaction deciding and appending the whole batch (rolled back if it raises)."""
+        keys = [command.claim.ledger_key for command in commands if command.claim is not None]
+        shipment_ids = sorted({c.shipment_id for c in commands if c.shipment_id is not None})
+        with self._session.transaction() as cursor:
+            self._session.lock_keys(cursor, keys)
+            records, expired = self._ledger.recall_in(cursor, keys) if keys else ({}, [])
+            rows = self._model.read_current(cursor, shipment_ids) if shipment_ids else {}
+            missing = [i for i in shipment_ids if i not in rows and i not in streams]
+            if missing:
+                raise _StreamsWithoutRows(missing)
+            states = {
+                shipment_id: self._state(shipment_id, rows[shipment_id])
+                if shipment_id in rows
+                else streams[shipment_id]
+                for shipment_id in shipment_ids
+            }
+            decided = decide_batch(
+                commands, states, records, self._projections, self._ledger.record
+            )
+            mapper = self._store.mapper
+            self._session.write(
+                cursor,
+                [*expired, *grouped_by_sql(decided.statements)],
+                [mapper.to_stored_event(event) for event in decided.events],
+            )
+        return decided
 
-    def _save(self, batch: list[PendingAppend]) -> None:
-        # Row locks in one global order (view rows by shipment id, then ledger
-        # keys), then the library's table lock: concurrent batches cannot deadlock.
-        ordered = sorted(batch, key=lambda p: str(p.shipment.id))
-        statements = grouped_by_sql(s for p in ordered for s in p.projection_statements)
-        statements += sorted(
-            (s for p in ordered for s in p.ledger_statements), key=lambda s: repr(s.params)
-        )
-        self._store.save(*(p.shipment for p in ordered), **{CO_COMMIT_KWARG: statements})
-        _finish(batch, None)
+    def _state(self, shipment_id: UUID, row: tuple[int, bytes]) -> Shipment:
+        cached = self._cache.get(shipment_id)
+        if cached is not None and cached.version == row[0]:
+            return cached
+        return self._model.restore(row)
 
-    @staticmethod
-    def _split_doomed(
-        batch: list[PendingAppend],
-    ) -> tuple[list[PendingAppend], list[PendingAppend]]:
-        """Set aside each write aiming at a position an earlier write in the batch takes."""
-        seen: set[tuple[object, int]] = set()
-        kept: list[PendingAppend] = []
-        doomed: list[PendingAppend] = []
-        for pending in batch:
-            target = (pending.shipment.id, pending.shipment.version)
-            if target in seen:
-                doomed.append(pending)
-            else:
-                seen.add(target)
-                kept.append(pending)
-        return kept, doomed
+    def _stream_state(self, shipment_id: UUID) -> Shipment | None:
+        """The state from the stream itself, for a shipment the view has no row of (yet).
 
-    def _settle_doomed(self, doomed: list[PendingAppend], kept: list[PendingAppend]) -> None:
-        """Fail a set-aside write only once the write that took its position is durable.
-
-        Failing it earlier would let its caller read the stream before that commit
-        and answer 412 naming the very version it holds. If the taker did not
-        commit, the set-aside write goes back to the queue: the store decides.
+        Events written before the view existed, or by a tool that bypassed it. Read
+        outside the transaction; the append that follows is still checked by the
+        store's unique (stream, position) key.
         """
-        committed = {
-            (p.shipment.id, p.shipment.version) for p in kept if p.finished and p.error is None
-        }
-        retry: list[PendingAppend] = []
-        for pending in doomed:
-            if (pending.shipment.id, pending.shipment.version) in committed:
-                _finish([pending], IntegrityError("the position is taken in this batch"))
-            else:
-                retry.append(pending)
-        with self._condition:
-            self._queue.extendleft(reversed(retry))
-            self._condition.notify()
+        try:
+            shipment: Shipment = self._store.repository.get(shipment_id, version=MAX_POSITION)
+        except AggregateNotFoundError:
+            return None
+        return shipment
+
+    def _remember(self, written: dict[UUID, Shipment]) -> None:
+        for shipment_id, shipment in written.items():
+            self._cache[shipment_id] = shipment
+            self._cache.move_to_end(shipment_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _take_snapshots(self, events: Iterable[Any]) -> None:
+        """The library's snapshots, every ``snapshotting_intervals`` versions, as ``save`` does."""
+        interval = self._store.snapshotting_intervals.get(Shipment)
+        if not interval:
+            return
+        for event in events:
+            if event.originator_version % interval == 0:
+                try:
+                    self._store.take_snapshot(event.originator_id, event.originator_version)
+                except Exception:  # noqa: BLE001 - a snapshot only saves reading; the write stands
+                    _log.exception("taking a snapshot failed")
 
 
 def grouped_by_sql(statements: Iterable[Statement]) -> list[Statement]:
     """The statements grouped by SQL, in order of first use, keeping order within a group.
 
-    Every view-row upsert then comes before every index insert, each group still in
-    shipment-id order (so row locks keep one global order), and the recorder can
-    run each group as one ``executemany``.
+    The recorder can then run each group as one ``executemany``; within a group,
+    rows of one shipment stay in version order.
     """
     groups: dict[int, list[Statement]] = {}
     for statement in statements:
@@ -238,11 +258,13 @@ def grouped_by_sql(statements: Iterable[Statement]) -> list[Statement]:
     return [statement for group in groups.values() for statement in group]
 
 
-def _finish(batch: Sequence[PendingAppend], error: BaseException | None) -> None:
-    for pending in batch:
-        pending.error = error
-        pending.finished = True
+def _fail(batch: Sequence[_Queued], error: BaseException) -> None:
+    _tell(batch, [WriteOutcome(error=error)] * len(batch))
+
+
+def _tell(batch: Sequence[_Queued], outcomes: Sequence[WriteOutcome]) -> None:
+    for queued, outcome in zip(batch, outcomes, strict=True):
         try:
-            pending.notify(error)
+            queued.notify(outcome)
         except Exception:  # noqa: BLE001 - one waiter's failure must not strand the others
             _log.exception("notifying a write's outcome failed")

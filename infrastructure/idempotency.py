@@ -8,6 +8,7 @@ which the stream reproduces exactly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +30,11 @@ class IdempotencyClaim:
     key: str
     fingerprint: str
     status_code: int
+
+    @property
+    def ledger_key(self) -> tuple[str, str]:
+        """Keys are per caller: two callers may use the same key independently."""
+        return (self.principal, self.key)
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,41 @@ class IdempotencyLedger:
             status_code=int(row["status_code"]),
         )
 
+    def recall_in(
+        self, cursor: Any, keys: Sequence[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], IdempotencyRecord], list[Statement]]:
+        """The live records of ``keys`` read in the caller's (append) transaction.
+
+        Also the statements that delete the expired records among them, to run in
+        that transaction before any new record of the same key is inserted. The
+        caller holds each key's lock (``AppendSession.lock_keys``), so no
+        concurrent request can record one of these keys before it commits.
+        """
+        records: dict[tuple[str, str], IdempotencyRecord] = {}
+        expired: list[Statement] = []
+        horizon = self._horizon()
+        for principal, key in keys:
+            cursor.execute(self._select, (principal, key))
+            row = cursor.fetchone()
+            if row is None:
+                continue
+            created_at = row["created_at"]
+            if isinstance(created_at, str):
+                created_at = datetime.fromisoformat(created_at)
+            if created_at <= horizon:
+                parameter = (
+                    horizon.isoformat() if isinstance(self._datastore, SQLiteDatastore) else horizon
+                )
+                expired.append(Statement(self._delete, (principal, key, parameter)))
+                continue
+            records[(principal, key)] = IdempotencyRecord(
+                fingerprint=row["fingerprint"],
+                shipment_id=UUID(str(row["shipment_id"])),
+                version=int(row["version"]),
+                status_code=int(row["status_code"]),
+            )
+        return records, expired
+
     def _fetch(self, principal: str, key: str) -> Any:
         with self._datastore.transaction(commit=False) as cursor:
             cursor.execute(self._select, (principal, key))
@@ -109,8 +150,8 @@ class IdempotencyLedger:
     def record(self, claim: IdempotencyClaim, shipment_id: UUID, version: int) -> Statement:
         """The statement that records ``claim`` with the write it made.
 
-        A live record of the same key makes this insert fail, which fails the
-        whole append: the caller then recalls the record that won.
+        Run in the append transaction that holds the key's lock and read the
+        key's record (``recall_in``), so no live record of it can exist.
         """
         now = datetime.now(UTC)
         if isinstance(self._datastore, PostgresDatastore):

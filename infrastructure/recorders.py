@@ -50,9 +50,13 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super().insert_events(stored_events, **kwargs)
-        for subscription in list(self._subscriptions):  # committed: wake local subscribers
-            subscription.wake()
+        self.wake_subscribers()
         return notification_ids
+
+    def wake_subscribers(self) -> None:
+        """New events are committed: this process's subscribers look now, not at their next poll."""
+        for subscription in list(self._subscriptions):
+            subscription.wake()
 
     def construct_create_table_statements(self) -> list[str]:
         return [

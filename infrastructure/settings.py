@@ -25,7 +25,10 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Take a snapshot of a shipment every N versions."
     )
     aggregate_cache_size: int = Field(
-        default=10_000, ge=0, description="Shipments kept in memory between writes (0: off)."
+        default=10_000,
+        ge=0,
+        description="Shipment states the write path keeps decoded between writes "
+        "(0: off); the stored row always decides which version is current.",
     )
     pool_size: int = Field(default=10, ge=1, description="Store connections kept open per process.")
     pool_max_overflow: int = Field(default=10, ge=0)
@@ -36,7 +39,8 @@ class Settings(BaseSettings):
     )
     group_commit: bool = Field(
         default=True,
-        description="Append concurrent writes in shared transactions (one lock, one flush).",
+        description="Decide and append concurrent writes in shared transactions (one lock, "
+        "one flush); false: one write per transaction.",
     )
     group_commit_max_batch: int = Field(default=64, ge=1, le=1000)
     projection_runner: bool = Field(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
+from infrastructure.co_commit import CurrentRow
 from infrastructure.errors import store_errors
 from infrastructure.store_retries import retry_once_unless_timed_out
 from projections.shipment_list import (
@@ -67,6 +68,10 @@ class PostgresShipmentView(PostgresTrackingRecorder, ShipmentView):
         self.documents_query = SQL(
             "SELECT id, version, document FROM {} WHERE id = ANY(%s)"
         ).format(table_sql)
+        # In id order, so that concurrent batches lock shared rows in one order.
+        self._current_for_update = SQL(
+            "SELECT id, version, document FROM {} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+        ).format(table_sql)
         self._versions_sql = SQL("SELECT id, version FROM {} WHERE id = ANY(%s)").format(table_sql)
         self.sql_create_statements.append(
             SQL(
@@ -104,6 +109,10 @@ class PostgresShipmentView(PostgresTrackingRecorder, ShipmentView):
             curs.execute(self.document_query, (shipment_id,), prepare=True)
             row = curs.fetchone()
         return None if row is None else (int(row["version"]), bytes(row["document"]))
+
+    def read_current(self, cursor: Any, shipment_ids: Sequence[UUID]) -> dict[UUID, CurrentRow]:
+        cursor.execute(self._current_for_update, (list(shipment_ids),), prepare=True)
+        return {row["id"]: (int(row["version"]), bytes(row["document"])) for row in cursor}
 
     def versions(self, shipment_ids: Collection[UUID]) -> dict[UUID, int]:
         if not shipment_ids:

@@ -19,8 +19,8 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
 from domain.shipment import Shipment
-from infrastructure.co_commit import Statement
-from projections.shipment_document import encode_document
+from infrastructure.co_commit import CurrentRow, Statement
+from projections.shipment_document import encode_document, restore_shipment
 from projections.shipment_list import (
     ListPage,
     ListQuery,
@@ -100,6 +100,15 @@ class ShipmentView(TrackingRecorder, ABC):
     def statements_for(self, shipment: Shipment) -> Sequence[Statement]:
         """Statements that bring the row up to ``shipment``'s version (run by the caller)."""
         return [Statement(self._upsert_sql, self._params(ViewRow.of(shipment)))]
+
+    def restore(self, row: CurrentRow) -> Shipment:
+        """The shipment a row describes: its document is a snapshot at the row's version."""
+        version, document = row
+        return restore_shipment(version, document)
+
+    @abstractmethod
+    def read_current(self, cursor: Any, shipment_ids: Sequence[UUID]) -> dict[UUID, CurrentRow]:
+        """The rows of these shipments in the caller's append transaction, locked until it ends."""
 
     def upsert(self, rows: Sequence[ViewRow], tracking: Tracking | None) -> None:
         """Write rows (newer versions only) and, atomically, the tracking position."""

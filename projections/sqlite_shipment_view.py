@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
+from infrastructure.co_commit import CurrentRow
 from infrastructure.errors import store_errors
 from projections.shipment_list import (
     SQLITE_DELIVERY_KEY,
@@ -96,6 +97,19 @@ class SQLiteShipmentView(SQLiteTrackingRecorder, ShipmentView):
             finally:
                 cursor.sqlite_cursor.close()
         return None if row is None else (int(row["version"]), bytes(row["document"]))
+
+    def read_current(self, cursor: Any, shipment_ids: Sequence[UUID]) -> dict[UUID, CurrentRow]:
+        # The caller's transaction holds SQLite's write lock (BEGIN IMMEDIATE): no
+        # other writer can change these rows before it commits.
+        marks = ", ".join("?" * len(shipment_ids))
+        cursor.execute(
+            f"SELECT id, version, document FROM {self.table} WHERE id IN ({marks})",
+            [shipment_id.hex for shipment_id in shipment_ids],
+        )
+        return {
+            UUID(hex=row["id"]): (int(row["version"]), bytes(row["document"]))
+            for row in cursor.fetchall()
+        }
 
     def versions(self, shipment_ids: Collection[UUID]) -> dict[UUID, int]:
         if not shipment_ids:

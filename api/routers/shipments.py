@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import ReaderDep, RequestIdDep, ServicesDep, WriterDep
 from api.etags import etag_header, if_none_match_matches, parse_condition
@@ -23,12 +22,7 @@ from api.past_versions import as_of_response
 from api.principals import Principal
 from api.request_body import read_limited_body
 from api.shipment_input import JSON, MERGE_PATCH
-from api.shipment_writes import (
-    LOOP_TRIED,
-    ShipmentWrites,
-    WriteRequest,
-    parse_shipment_id,
-)
+from api.shipment_writes import ShipmentWrites, WriteRequest, parse_shipment_id
 from api.wiring import Services
 from infrastructure.errors import ShipmentNotFound
 
@@ -87,7 +81,6 @@ async def _write_request(
         idempotency_key=key,
         if_match=if_match,
         if_none_match=if_none_match,
-        loop_tried=bool(request.scope.get(LOOP_TRIED)),
     )
 
 
@@ -117,7 +110,7 @@ async def create_shipment(
     x_request_id: RequestIdHeader = None,
 ) -> Response:
     write = await _write_request(request, svc, principal, rid, idempotency_key)
-    return await run_in_threadpool(ShipmentWrites(svc.shipments).create, write)
+    return await ShipmentWrites(svc.shipments).create(write)
 
 
 # HEAD is GET without the body (RFC 9110 §9.3.2). It gets its own, undocumented
@@ -194,8 +187,7 @@ async def replace_shipment(
     write = await _write_request(
         request, svc, principal, rid, idempotency_key, if_match, if_none_match
     )
-    reads = getattr(request.app.state, "document_reads", None)
-    return await ShipmentWrites(svc.shipments, reads).replace_async(parsed_id, write)
+    return await ShipmentWrites(svc.shipments).replace(parsed_id, write)
 
 
 @router.patch(
@@ -225,5 +217,4 @@ async def patch_shipment(
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
     write = await _write_request(request, svc, principal, rid, idempotency_key, if_match)
-    reads = getattr(request.app.state, "document_reads", None)
-    return await ShipmentWrites(svc.shipments, reads).patch_async(parsed_id, write)
+    return await ShipmentWrites(svc.shipments).patch(parsed_id, write)

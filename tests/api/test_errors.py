@@ -156,10 +156,9 @@ def test_an_unexpected_failure_on_read_is_a_500_problem_that_hides_internals(
 def test_an_unexpected_failure_on_write_is_a_500_problem_that_hides_internals(
     client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shipments = client.app.state.services.shipments  # type: ignore[attr-defined]
-    # Both loads a write can start from: the cached state and the store's.
-    monkeypatch.setattr(shipments, "load_cached", fail_unexpectedly)
-    monkeypatch.setattr(shipments, "load", fail_unexpectedly)
+    view = client.app.state.services.view  # type: ignore[attr-defined]
+    # Where every write starts: reading the current state in the append transaction.
+    monkeypatch.setattr(view, "read_current", fail_unexpectedly)
     response = send(client, "PATCH", shipment, b'{"weightLbs": 5}')
     problem_of(response, 500)
     assert response.headers["X-Request-ID"]
