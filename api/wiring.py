@@ -40,6 +40,7 @@ class Services:
     view: ShipmentView
     shipments: ShipmentService
     version_index: VersionIndex
+    committer: GroupCommitter
 
     def close(self) -> None:
         self.shipments.close()
@@ -72,6 +73,7 @@ def build_services(settings: Settings) -> Services:
         view=view,
         shipments=service,
         version_index=version_index,
+        committer=committer,
     )
 
 

@@ -155,12 +155,16 @@ class GroupCommitter:
                     streams[shipment_id] = self._stream_state(shipment_id)
                 continue
             except IntegrityError:
+                # A stream moved on without its view row (a writer outside this path,
+                # or a row the projection runner has yet to bring up): decide again on
+                # the streams themselves.
                 refused += 1
                 if refused >= MAX_REFUSED_APPENDS:
                     _log.error("appends refused %d times in a row; giving up on a batch", refused)
                     _fail(batch, StoreUnavailable("the store kept refusing the appends"))
                     return
-                streams.clear()  # what was read outside the lock may be what changed
+                for shipment_id in {c.shipment_id for c in commands if c.shipment_id}:
+                    streams[shipment_id] = self._stream_state(shipment_id)
                 continue
             except (OperationalError, InterfaceError) as error:
                 # A pooled connection may have died since its last use: one more try on a
@@ -190,12 +194,7 @@ class GroupCommitter:
             missing = [i for i in shipment_ids if i not in rows and i not in streams]
             if missing:
                 raise _StreamsWithoutRows(missing)
-            states = {
-                shipment_id: self._state(shipment_id, rows[shipment_id])
-                if shipment_id in rows
-                else streams[shipment_id]
-                for shipment_id in shipment_ids
-            }
+            states = {i: self._state(i, rows.get(i), streams) for i in shipment_ids}
             decided = decide_batch(
                 commands, states, records, self._projections, self._ledger.record
             )
@@ -207,7 +206,16 @@ class GroupCommitter:
             )
         return decided
 
-    def _state(self, shipment_id: UUID, row: tuple[int, bytes]) -> Shipment:
+    def _state(
+        self,
+        shipment_id: UUID,
+        row: tuple[int, bytes] | None,
+        streams: dict[UUID, Shipment | None],
+    ) -> Shipment | None:
+        """The newest of the row and the stream's state (when one was read)."""
+        from_stream = streams.get(shipment_id)
+        if row is None or (from_stream is not None and from_stream.version >= row[0]):
+            return from_stream
         cached = self._cache.get(shipment_id)
         if cached is not None and cached.version == row[0]:
             return cached

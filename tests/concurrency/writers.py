@@ -135,3 +135,37 @@ def write_then_read_elsewhere(task: WritesReadElsewhere, start: StartBarrier) ->
                     f"then read {read.describe()}"
                 )
     return VisibilityReport(acknowledged, tuple(violations))
+
+
+@dataclass(frozen=True)
+class StarWrites:
+    """A client that PATCHes with ``If-Match: *``, each time a change no one else makes."""
+
+    base_urls: tuple[str, ...]
+    shipment_ids: tuple[str, ...]
+    client_name: str
+    writes: int
+
+
+@dataclass(frozen=True)
+class StarReport:
+    """Every answer a ``*`` client got, by shipment: status and the version it reported."""
+
+    answers: tuple[tuple[str, int, int | None], ...]
+
+
+def write_with_star(task: StarWrites, start: StartBarrier) -> StarReport:
+    """PATCH round the shipments and endpoints with ``If-Match: *``; record each answer."""
+    answers: list[tuple[str, int, int | None]] = []
+    with ExitStack() as stack:
+        clients = [stack.enter_context(ShipmentClient(url)) for url in task.base_urls]
+        for client in clients:
+            client.connect()
+        start.wait(BARRIER_TIMEOUT_SECONDS)
+        for number in range(task.writes):
+            shipment_id = task.shipment_ids[number % len(task.shipment_ids)]
+            client = clients[number % len(clients)]
+            remarks = f"{task.client_name} write {number}"
+            wrote = client.patch(shipment_id, "*", {"customerRemarks": remarks})
+            answers.append((shipment_id, wrote.status, wrote.body.get("version")))
+    return StarReport(tuple(answers))

@@ -1,247 +1,260 @@
-"""Group commit: shared transactions, yet every write keeps its own outcome."""
+"""The group committer: writes decided in their own transaction, shared, each with its outcome.
+
+Batches are made by events, never by timing: the committer is held inside its
+first transaction's write (``HeldWrites``) while the next writes queue up.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
+from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.persistence import OperationalError
+from psycopg_pool import PoolTimeout
 
 from api.wiring import Services, build_services
 from domain.details import ShipmentDetails
 from domain.shipment import Shipment
 from domain.values import ShipmentType
-from infrastructure.group_commit import GroupCommitter
+from infrastructure.errors import StoreUnavailable, VersionConflict
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import WriteContext
+from infrastructure.write_commands import WriteCommand, WriteOutcome
 
 CONTEXT = WriteContext(actor="tester", request_id=None)
+BOUND_SECONDS = 30
 
 
 @pytest.fixture
 def services(database_url: str) -> Iterator[Services]:
-    built = build_services(Settings(database_url=database_url))
+    built = build_services(Settings(database_url=database_url, projection_runner=False))
     yield built
     built.close()
 
 
-class GatedSaves:
-    """Wraps ``store.save``: counts batches, holds the first one, can fail a later one."""
+class HeldWrites:
+    """Wraps the session's ``write``: counts events per batch, holds the first, fails on demand."""
 
     def __init__(self, services: Services) -> None:
-        self.store = services.store
-        self.original = services.store.save
-        self.batch_sizes: list[int] = []
+        self.first_id = created(services).id  # before the hold: creates take the path too
+        session = services.committer._session
+        self.original = session.write
+        self.events_per_batch: list[int] = []
         self.first_started = threading.Event()
         self.release_first = threading.Event()
-        self.second_started = threading.Event()
-        self.release_second = threading.Event()
-        self.release_second.set()  # only tests that hold the second batch clear it
         self.fail_next_with: BaseException | None = None
-        services.store.save = self.save  # type: ignore[method-assign]
+        session.write = self.write  # type: ignore[method-assign]
 
-    def save(self, *aggregates: Any, **kwargs: Any) -> Any:
-        self.batch_sizes.append(len(aggregates))
-        if len(self.batch_sizes) == 1:
+    def write(self, cursor: Any, statements: Any, events: Any) -> None:
+        self.events_per_batch.append(len(events))
+        if len(self.events_per_batch) == 1:
             self.first_started.set()
-            assert self.release_first.wait(30)
-        if len(self.batch_sizes) == 2:
-            self.second_started.set()
-            assert self.release_second.wait(30)
-        if self.fail_next_with is not None and len(self.batch_sizes) > 1:
+            assert self.release_first.wait(BOUND_SECONDS)
+        elif self.fail_next_with is not None:
             error, self.fail_next_with = self.fail_next_with, None
-            for aggregate in aggregates:
-                aggregate.collect_events()  # as a real failed save would have drained them
             raise error
-        return self.original(*aggregates, **kwargs)
-
-
-def revision(services: Services, shipment: Shipment, weight: int) -> Shipment:
-    """``shipment`` with one pending Revised event (not yet saved)."""
-    loaded = services.shipments.load(shipment.id)
-    loaded.revise(ShipmentDetails(ShipmentType.HHG, weight_lbs=weight), None, "tester", None)
-    return loaded
+        self.original(cursor, statements, events)
 
 
 def created(services: Services) -> Shipment:
     return services.shipments.create(ShipmentDetails(ShipmentType.HHG), CONTEXT)
 
 
-def append_in_thread(
-    committer: GroupCommitter, services: Services, shipment: Shipment, outcomes: dict[Any, Any]
-) -> threading.Thread:
-    statements = services.view.statements_for(shipment)
+def weighing(weight: int, expected_version: int | None = None) -> Any:
+    """A decision: set the weight, on the given version only (None: on whatever is current)."""
 
-    def run() -> None:
-        try:
-            committer.append(shipment, statements, [])
-            outcomes[id(shipment)] = "ok"
-        except BaseException as error:  # noqa: BLE001 - recorded for the assertions
-            outcomes[id(shipment)] = error
+    def decide(current: Shipment | None) -> Shipment:
+        assert current is not None
+        if expected_version is not None and current.version != expected_version:
+            raise VersionConflict(current.id, current.version)
+        details = ShipmentDetails(ShipmentType.HHG, weight_lbs=weight)
+        current.revise(details, None, "tester", None)
+        return current
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+    return decide
 
 
-def wait_for_queue(committer: GroupCommitter, size: int) -> None:
-    deadline = threading.Event()
+def submitted(services: Services, command: WriteCommand) -> Future[WriteOutcome]:
+    outcome: Future[WriteOutcome] = Future()
+    services.shipments.submit(command, outcome.set_result)
+    return outcome
+
+
+def held_first_batch(services: Services, held: HeldWrites) -> Future[WriteOutcome]:
+    """A write of a shipment of its own, held inside the committer's first transaction."""
+    first = submitted(services, WriteCommand(held.first_id, weighing(1)))
+    assert held.first_started.wait(BOUND_SECONDS)
+    return first
+
+
+def wait_for_queue(services: Services, size: int) -> None:
+    pause = threading.Event()
     for _ in range(3000):
-        if len(committer._queue) >= size:  # observing the queue
+        if len(services.committer._queue) >= size:  # observing the queue
             return
-        deadline.wait(0.01)
+        pause.wait(0.01)
     raise AssertionError(f"queue never reached {size}")
 
 
+def outcome_of(future: Future[WriteOutcome]) -> WriteOutcome:
+    return future.result(BOUND_SECONDS)
+
+
 def test_writes_arriving_during_a_commit_share_the_next_transaction(services: Services) -> None:
-    shipments = [created(services) for _ in range(11)]
-    gate = GatedSaves(services)
-    committer = GroupCommitter(services.store, max_batch=64)
-    outcomes: dict[Any, Any] = {}
-    first = append_in_thread(committer, services, revision(services, shipments[0], 10), outcomes)
-    assert gate.first_started.wait(30)
-    others = [
-        append_in_thread(committer, services, revision(services, s, 20), outcomes)
-        for s in shipments[1:]
-    ]
-    wait_for_queue(committer, 10)
-    gate.release_first.set()
-    for thread in [first, *others]:
-        thread.join(30)
+    shipment_ids = [created(services).id for _ in range(10)]
+    held = HeldWrites(services)
+    first = held_first_batch(services, held)
+    queued = [submitted(services, WriteCommand(i, weighing(7))) for i in shipment_ids]
+    wait_for_queue(services, 10)
+    held.release_first.set()
 
-    assert list(outcomes.values()) == ["ok"] * 11
-    assert gate.batch_sizes == [1, 10]
-    for shipment in shipments:
-        assert services.shipments.current_version(shipment.id) == 2
-        assert services.view.get(shipment.id) is not None
-        assert services.view.get(shipment.id)[0] == 2  # type: ignore[index]
+    assert outcome_of(first).appended
+    assert all(outcome_of(f).appended for f in queued)
+    assert held.events_per_batch == [1, 10]
+    for shipment_id in shipment_ids:
+        assert services.shipments.current_version(shipment_id) == 2
+        assert services.view.get(shipment_id)[0] == 2  # type: ignore[index]
 
 
-def test_a_conflict_inside_a_batch_fails_only_the_write_that_lost(services: Services) -> None:
-    contested, bystander, opener = created(services), created(services), created(services)
-    gate = GatedSaves(services)
-    committer = GroupCommitter(services.store)
-    outcomes: dict[Any, Any] = {}
-    first = append_in_thread(committer, services, revision(services, opener, 1), outcomes)
-    assert gate.first_started.wait(30)
-    # Someone in another process takes the contested position before our batch commits.
-    rival = revision(services, contested, 99)
-    late = revision(services, contested, 42)
-    services.store.save(rival, co_commit=services.view.statements_for(rival))
-    doomed = append_in_thread(committer, services, late, outcomes)
-    fine = append_in_thread(committer, services, revision(services, bystander, 7), outcomes)
-    wait_for_queue(committer, 2)
-    gate.release_first.set()
-    for thread in (first, doomed, fine):
-        thread.join(30)
-
-    assert isinstance(outcomes[id(late)], IntegrityError)
-    assert list(outcomes.values()).count("ok") == 2
-    assert services.shipments.load(contested.id).details.weight_lbs == 99
-    assert services.shipments.load(bystander.id).details.weight_lbs == 7
-
-
-def test_two_writes_for_one_position_in_a_batch_have_exactly_one_winner(
+def test_two_writes_with_one_tag_in_one_batch_have_one_winner_and_a_412_naming_it(
     services: Services,
 ) -> None:
-    contested, opener = created(services), created(services)
-    gate = GatedSaves(services)
-    committer = GroupCommitter(services.store)
-    outcomes: dict[Any, Any] = {}
-    first = append_in_thread(committer, services, revision(services, opener, 1), outcomes)
-    assert gate.first_started.wait(30)
-    a, b = revision(services, contested, 5), revision(services, contested, 6)
-    threads = [append_in_thread(committer, services, w, outcomes) for w in (a, b)]
-    wait_for_queue(committer, 2)
-    gate.release_first.set()
-    for thread in [first, *threads]:
-        thread.join(30)
+    contested = created(services).id
+    held = HeldWrites(services)
+    first = held_first_batch(services, held)
+    winner = submitted(services, WriteCommand(contested, weighing(10, expected_version=1)))
+    loser = submitted(services, WriteCommand(contested, weighing(20, expected_version=1)))
+    wait_for_queue(services, 2)
+    held.release_first.set()
 
-    results = [outcomes[id(a)], outcomes[id(b)]]
-    assert results.count("ok") == 1
-    assert sum(isinstance(r, IntegrityError) for r in results) == 1
-    assert services.shipments.current_version(contested.id) == 2
+    assert outcome_of(first).appended
+    assert outcome_of(winner).appended
+    refusal = outcome_of(loser).error
+    assert isinstance(refusal, VersionConflict)
+    assert refusal.current_version == 2  # the winner's version, read in the same batch
+    assert services.shipments.load(contested).details.weight_lbs == 10
 
 
-def test_the_loser_of_an_in_batch_conflict_waits_until_the_winner_is_durable(
+def test_a_second_write_on_any_version_is_decided_on_the_firsts_result(
     services: Services,
 ) -> None:
-    contested, opener = created(services), created(services)
-    gate = GatedSaves(services)
-    gate.release_second.clear()
-    committer = GroupCommitter(services.store)
-    outcomes: dict[Any, Any] = {}
-    first = append_in_thread(committer, services, revision(services, opener, 1), outcomes)
-    assert gate.first_started.wait(30)
-    winner, loser = revision(services, contested, 5), revision(services, contested, 6)
-    threads = [append_in_thread(committer, services, w, outcomes) for w in (winner, loser)]
-    wait_for_queue(committer, 2)
-    gate.release_first.set()
-    assert gate.second_started.wait(30)  # the batch with the winner is being saved
+    contested = created(services).id
+    held = HeldWrites(services)
+    first = held_first_batch(services, held)
+    writes = [submitted(services, WriteCommand(contested, weighing(w))) for w in (10, 20)]
+    wait_for_queue(services, 2)
+    held.release_first.set()
 
-    # Were the loser answered now, its caller would read the stream before the
-    # winner's commit and tell its client a 412 naming the version it already holds.
-    threads[1].join(0.5)
-    assert threads[1].is_alive()
-    assert id(loser) not in outcomes
-    gate.release_second.set()
-    for thread in [first, *threads]:
-        thread.join(30)
-
-    assert outcomes[id(winner)] == "ok"
-    assert isinstance(outcomes[id(loser)], IntegrityError)
-    assert gate.batch_sizes == [1, 1]
-    assert services.shipments.current_version(contested.id) == 2
+    assert outcome_of(first).appended
+    outcomes = [outcome_of(write) for write in writes]
+    assert [o.shipment.version for o in outcomes if o.shipment] == [2, 3]
+    assert held.events_per_batch == [1, 2]
+    assert services.shipments.current_version(contested) == 3
+    assert services.view.get(contested)[0] == 3  # type: ignore[index]
 
 
-def test_a_batch_the_store_fails_leaves_nothing_behind(services: Services) -> None:
-    shipments = [created(services) for _ in range(4)]
-    gate = GatedSaves(services)
-    committer = GroupCommitter(services.store)
-    outcomes: dict[Any, Any] = {}
-    first = append_in_thread(committer, services, revision(services, shipments[0], 1), outcomes)
-    assert gate.first_started.wait(30)
-    writes = [revision(services, s, 3) for s in shipments[1:]]
-    threads = [append_in_thread(committer, services, w, outcomes) for w in writes]
-    wait_for_queue(committer, 3)
-    gate.fail_next_with = OperationalError("connection lost")  # the store dies mid-batch
-    gate.release_first.set()
-    for thread in [first, *threads]:
-        thread.join(30)
+def test_a_refused_write_in_a_batch_touches_only_itself(services: Services) -> None:
+    bystander, refused = created(services).id, created(services).id
+    held = HeldWrites(services)
+    first = held_first_batch(services, held)
 
-    assert isinstance(outcomes[id(writes[0])], OperationalError)
-    assert all(isinstance(outcomes[id(w)], OperationalError) for w in writes)
-    for shipment in shipments[1:]:
-        assert services.shipments.current_version(shipment.id) == 1
-        assert services.view.get(shipment.id)[0] == 1  # type: ignore[index]
-    # The committer keeps working afterwards.
-    retry = revision(services, shipments[1], 5)
-    committer.append(retry, services.view.statements_for(retry), [])
-    assert services.shipments.current_version(shipments[1].id) == 2
+    def refuse(current: Shipment | None) -> Shipment:
+        raise ValueError("not this one")
+
+    kept = submitted(services, WriteCommand(bystander, weighing(7)))
+    lost = submitted(services, WriteCommand(refused, refuse))
+    wait_for_queue(services, 2)
+    held.release_first.set()
+
+    assert outcome_of(first).appended
+    assert outcome_of(kept).appended
+    assert isinstance(outcome_of(lost).error, ValueError)
+    assert services.shipments.current_version(bystander) == 2
+    assert services.shipments.current_version(refused) == 1
+
+
+def test_a_batch_the_store_fails_leaves_nothing_behind_and_the_committer_goes_on(
+    services: Services,
+) -> None:
+    shipment_ids = [created(services).id for _ in range(3)]
+    held = HeldWrites(services)
+    first = held_first_batch(services, held)
+    queued = [submitted(services, WriteCommand(i, weighing(3))) for i in shipment_ids]
+    wait_for_queue(services, 3)
+    timed_out = OperationalError("the pool timed out")
+    timed_out.__cause__ = PoolTimeout()  # a spent time-out: not tried again
+    held.fail_next_with = timed_out
+    held.release_first.set()
+
+    assert outcome_of(first).appended
+    assert all(isinstance(outcome_of(f).error, StoreUnavailable) for f in queued)
+    for shipment_id in shipment_ids:
+        assert services.shipments.current_version(shipment_id) == 1
+        assert services.view.get(shipment_id)[0] == 1  # type: ignore[index]
+    again = submitted(services, WriteCommand(shipment_ids[0], weighing(5)))
+    assert outcome_of(again).appended
+
+
+def test_a_stream_that_moved_on_without_its_view_row_is_decided_on_the_stream(
+    services: Services,
+) -> None:
+    """A writer outside this path (no view row): the store's key refuses, the stream decides."""
+    shipment = created(services)
+    rival = services.shipments.load(shipment.id)
+    rival.revise(ShipmentDetails(ShipmentType.HHG, weight_lbs=42), None, "rival", None)
+    services.store.save(rival)  # the event only: the view row stays at version 1
+
+    outcome = services.shipments.execute(WriteCommand(shipment.id, weighing(50)))
+
+    assert outcome.appended
+    assert outcome.shipment is not None and outcome.shipment.version == 3
+    assert services.view.get(shipment.id)[0] == 3  # type: ignore[index]
+    refused = services.shipments.execute(WriteCommand(shipment.id, weighing(60, 2)))
+    assert isinstance(refused.error, VersionConflict)
+    assert refused.error.current_version == 3
+
+
+def test_a_write_on_a_cached_state_another_committer_made_stale_sees_the_new_state(
+    database_url: str,
+) -> None:
+    """Two processes' committers on one store: the row read under the lock decides, not a cache."""
+    one = build_services(Settings(database_url=database_url, projection_runner=False))
+    other = build_services(Settings(database_url=database_url, projection_runner=False))
+    try:
+        shipment_id = created(one).id
+        assert one.shipments.execute(WriteCommand(shipment_id, weighing(2))).appended
+        assert other.shipments.execute(WriteCommand(shipment_id, weighing(3))).appended
+        refused = one.shipments.execute(WriteCommand(shipment_id, weighing(4, 2)))
+        assert isinstance(refused.error, VersionConflict)
+        assert refused.error.current_version == 3
+        star = one.shipments.execute(WriteCommand(shipment_id, weighing(5)))
+        assert star.shipment is not None and star.shipment.version == 4
+    finally:
+        one.close()
+        other.close()
 
 
 def test_concurrent_batches_keep_the_change_feed_gapless_and_in_stream_order(
     services: Services,
 ) -> None:
-    shipments = [created(services) for _ in range(8)]
-    committer = GroupCommitter(services.store, max_batch=5)
+    shipment_ids = [created(services).id for _ in range(8)]
     errors: list[BaseException] = []
 
-    def writer(shipment: Shipment) -> None:
+    def writer(shipment_id: UUID) -> None:
         for weight in range(1, 11):
-            try:
-                write = revision(services, shipment, weight)
-                committer.append(write, services.view.statements_for(write), [])
-            except BaseException as error:  # noqa: BLE001
-                errors.append(error)
+            outcome = services.shipments.execute(WriteCommand(shipment_id, weighing(weight)))
+            if outcome.error is not None:
+                errors.append(outcome.error)
 
-    threads = [threading.Thread(target=writer, args=(s,)) for s in shipments]
+    threads = [threading.Thread(target=writer, args=(i,)) for i in shipment_ids]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
+        thread.join(BOUND_SECONDS * 2)
 
     assert errors == []
     notifications = services.store.recorder.select_notifications(start=1, limit=10_000)
@@ -253,3 +266,29 @@ def test_concurrent_batches_keep_the_change_feed_gapless_and_in_stream_order(
         previous = last_version.get(notification.originator_id, 0)
         assert notification.originator_version == previous + 1
         last_version[notification.originator_id] = notification.originator_version
+
+
+def test_close_commits_what_is_queued_then_refuses_new_writes(services: Services) -> None:
+    shipment_ids = [created(services).id for _ in range(3)]
+    held = HeldWrites(services)
+    first = held_first_batch(services, held)
+    queued = [submitted(services, WriteCommand(i, weighing(9))) for i in shipment_ids]
+    wait_for_queue(services, 3)
+    closing = threading.Thread(target=services.committer.close)
+    closing.start()
+    held.release_first.set()
+    closing.join(BOUND_SECONDS)
+
+    assert not closing.is_alive()
+    assert outcome_of(first).appended
+    assert all(outcome_of(f).appended for f in queued)
+    with pytest.raises(RuntimeError):
+        services.shipments.submit(WriteCommand(shipment_ids[0], weighing(1)), lambda _: None)
+
+
+def test_close_of_a_committer_that_never_committed_returns_at_once(database_url: str) -> None:
+    idle = build_services(Settings(database_url=database_url, projection_runner=False))
+    done = threading.Thread(target=idle.close)
+    done.start()
+    done.join(BOUND_SECONDS)
+    assert not done.is_alive()
