@@ -182,13 +182,13 @@ def merged_quantile(
         return 0.0
     prepared = []
     for count, pairs in distributions:
-        ordered = sorted((float(value), float(percent)) for percent, value in pairs)
-        values = [value for value, _ in ordered]
-        # The running maximum of percents, so the share never falls as x grows.
-        shares, best = [], 0.0
-        for _, percent in ordered:
-            best = max(best, percent)
-            shares.append(best)
+        # In percent order, values made non-decreasing (wrk answers 0 for a percentile
+        # it cannot rank, e.g. 100), so the share never falls as x grows.
+        values, shares, highest = [], [], 0.0
+        for percent, value in sorted((float(p), float(v)) for p, v in pairs):
+            highest = max(highest, value)
+            values.append(highest)
+            shares.append(percent)
         prepared.append((count, values, shares))
     candidates = sorted({v for _, values, _ in prepared for v in values})
     for x in candidates:

@@ -341,9 +341,10 @@ function done(summary, latency, requests)
     for i = 1, 195 do
       quantiles[#quantiles + 1] = string.format("[%.1f,%d]", i / 2, latency:percentile(i / 2))
     end
-    for i = 976, 1000 do
+    for i = 976, 999 do
       quantiles[#quantiles + 1] = string.format("[%.1f,%d]", i / 10, latency:percentile(i / 10))
     end
+    quantiles[#quantiles + 1] = string.format("[100.0,%d]", latency.max)
   end
   local errors = summary.errors
   io.write(string.format(
