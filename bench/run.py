@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -318,6 +319,9 @@ def _names(
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the tables, save the raw results; 1 if a system failed."""
     arguments = parse_arguments(argv)
+    # Stopped with SIGTERM (e.g. by timeout), unwind like Ctrl-C: the context managers
+    # stop the servers and drop the schemas.
+    signal.signal(signal.SIGTERM, _interrupted)
     stores = list(arguments.stores)
     if "postgres" in stores and (problem := postgres_problem(arguments.postgres_url)):
         print(f"bench: skipping PostgreSQL: {problem}")
@@ -382,6 +386,10 @@ def _config(arguments: argparse.Namespace, stores: list[str], generator: str) ->
         "authenticated": bool(arguments.token),
         "server_env": sorted(key for key, _ in arguments.server_env),
     }
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _auth_headers(token: str) -> dict[str, str]:

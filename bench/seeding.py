@@ -37,7 +37,7 @@ def seed_shipments(
     count: int,
     ids_file: Path | None = None,
     headers: Mapping[str, str] | None = None,
-    concurrency: int = 16,
+    concurrency: int = 32,
     body: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create ``count`` shipments (``body``, by default NEW_SHIPMENT); write their ids."""
