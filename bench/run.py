@@ -117,7 +117,9 @@ def measure_deployment(
             flush=True,
         )
         for workload in arguments.workloads:
-            runs = [(None, arguments.warmup)] if arguments.warmup else []
+            runs: list[tuple[int | None, int]] = (
+                [(None, arguments.warmup)] if arguments.warmup else []
+            )
             runs += [(repetition, arguments.duration) for repetition in range(arguments.repeat)]
             for repetition, duration in runs:
                 # Each run its own seeds (thread i of a run: run seed + i); the warm-up too.
