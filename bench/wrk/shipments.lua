@@ -3,7 +3,10 @@
 --   wrk --latency -t T -c C -d Ds -s bench/wrk/shipments.lua http://127.0.0.1:PORT -- \
 --       mode=<mode> ids=<ids-file> seed=<base seed> [offset=<first thread id>] \
 --       [partitions=<threads over all wrk processes>] [auth=<Authorization value>] \
---       [tag=<run tag>] [merge=1] [groups=weight,remarks,dates,address]
+--       [tag=<run tag>] [merge=1] [groups=weight,remarks,dates,address] [quantiles=1]
+--
+-- (bench/wrk_load.py builds these; quantiles=1 makes done() print latency quantiles, which
+-- it merges when two wrk processes drive two servers at once.)
 --
 -- Modes:
 --   get            GET a shipment chosen uniformly at random from the ids file
