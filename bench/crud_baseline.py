@@ -99,36 +99,53 @@ def create_baseline_app(database_url: str) -> FastAPI:
     async def patch_shipment(shipment_id: str, request: Request) -> Response:
         parsed_id = _parse_id(shipment_id)
         if_match = request.headers.get("if-match")
-        version, stored = await _existing(documents, parsed_id)
-        current_tag = version_tag(parsed_id, version)
-        if if_match is None:
-            raise Problem(428, "If-Match is required", {"ETag": f'"{current_tag}"'})
-        if not if_match_passes(if_match, current_tag):
-            raise Problem(412, "the If-Match tag is not current", {"ETag": f'"{current_tag}"'})
-        patch = _json_object(await request.body())
-        current = orjson.loads(stored)
-        status = patch.pop("status", current["status"])
-        if not isinstance(status, str) or not status_move_allowed(current["status"], status):
-            raise Problem(409, f"cannot move from {current['status']} to {status}")
-        for key in SERVER_OWNED:
-            patch.pop(key, None)
-        before = {key: value for key, value in current.items() if key not in SERVER_OWNED}
-        fields = _validated(merge_patch(before, patch))
-        if fields == before and status == current["status"]:
-            return Response(
-                stored, media_type="application/json", headers={"ETag": f'"{current_tag}"'}
-            )
-        document = _document(
-            parsed_id, version + 1, status, fields, current["createdAt"], timestamp_now()
-        )
-        body = orjson.dumps(document)
-        if not await documents.update(parsed_id, version, body.decode()):
-            raise Problem(412, "another writer changed the shipment first")
-        return Response(
-            body, media_type="application/json", headers={"ETag": f'"{document["eTag"]}"'}
-        )
+        patch = None
+        while True:
+            version, stored = await _existing(documents, parsed_id)
+            current_tag = version_tag(parsed_id, version)
+            if if_match is None:
+                raise Problem(428, "If-Match is required", {"ETag": f'"{current_tag}"'})
+            if not if_match_passes(if_match, current_tag):
+                raise Problem(412, "the If-Match tag is not current", {"ETag": f'"{current_tag}"'})
+            if patch is None:
+                patch = _json_object(await request.body())
+            answer = await _apply_patch(documents, parsed_id, version, stored, dict(patch))
+            if answer is not None:
+                return answer
+            # Lost the race to another writer. A named tag is stale now: 412, like the
+            # service. ``*`` matches any existing shipment, so it is decided again on the
+            # new state (the contract: never 412 while the shipment exists).
+            if if_match.strip() != "*":
+                raise Problem(412, "another writer changed the shipment first")
 
     return app
+
+
+async def _apply_patch(
+    documents: Documents, shipment_id: UUID, version: int, stored: str, patch: dict[str, Any]
+) -> Response | None:
+    """Merge ``patch`` into the stored document and write it at ``version`` + 1.
+
+    None when another writer changed the row since it was read (the UPDATE matched no row).
+    """
+    current = orjson.loads(stored)
+    status = patch.pop("status", current["status"])
+    if not isinstance(status, str) or not status_move_allowed(current["status"], status):
+        raise Problem(409, f"cannot move from {current['status']} to {status}")
+    for key in SERVER_OWNED:
+        patch.pop(key, None)
+    before = {key: value for key, value in current.items() if key not in SERVER_OWNED}
+    fields = _validated(merge_patch(before, patch))
+    if fields == before and status == current["status"]:
+        tag = version_tag(shipment_id, version)
+        return Response(stored, media_type="application/json", headers={"ETag": f'"{tag}"'})
+    document = _document(
+        shipment_id, version + 1, status, fields, current["createdAt"], timestamp_now()
+    )
+    body = orjson.dumps(document)
+    if not await documents.update(shipment_id, version, body.decode()):
+        return None
+    return Response(body, media_type="application/json", headers={"ETag": f'"{document["eTag"]}"'})
 
 
 def create_baseline_app_from_env() -> FastAPI:

@@ -6,24 +6,30 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from bench.workloads import Workload
 
 
 @dataclass(frozen=True)
 class LoadSpec:
-    """One closed-loop load: ``connections`` clients sending ``method`` for ``duration_s``."""
+    """One closed-loop load of ``workload`` against one or more servers of one system.
 
-    method: str  # "GET" or "PATCH" (with If-Match: *)
-    base_url: str
+    With several base URLs the connections and threads are split evenly over them,
+    one generator process per URL, all started together.
+    """
+
+    workload: Workload
+    base_urls: tuple[str, ...]
     ids_file: Path
     duration_s: int
-    connections: int
-    threads: int
+    seed: int  # generator thread i seeds its random numbers with seed + i
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """Throughput and latency of one load run, as the generator measured them."""
+    """What one load run measured (over all its generator processes)."""
 
     generator: str
     requests: int
@@ -31,58 +37,125 @@ class LoadResult:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
-    non_2xx: int  # answers that were neither 2xx nor 3xx (e.g. 412 on a lost race)
+    status_2xx: int
+    status_412: int
+    status_5xx: int
+    status_other: int  # any other non-2xx answer (3xx, 4xx but 412)
     socket_errors: int  # connect/read/write errors and time-outs
+    # Read-modify-write loads only (zero otherwise):
+    successes: int = 0  # PATCHes answered 200
+    conflicts: int = 0  # PATCHes answered 412
+    unknown_outcomes: int = 0  # PATCHes maybe applied: answered 5xx, or the answer was lost
+    in_flight_at_end: int = 0  # PATCHes sent and not yet answered when the generator stopped
+    parse_failures: int = 0  # GET answers without a readable counter or ETag
+    updates_per_s: float = 0.0
+    update_p50_ms: float = 0.0  # first GET of an update to its 200, retries included
+    update_p99_ms: float = 0.0
+    # Per "<index>.<group>" of the contended shipments (bench/contention.py); the
+    # unknown ones include those in flight at the end (each may have been applied):
+    successes_by_key: Mapping[str, int] = field(default_factory=dict)
+    unknown_by_key: Mapping[str, int] = field(default_factory=dict)
+    # Filled in after the run from the shipments' counters (None: not a RMW load):
+    lost_updates: int | None = None
+    unexplained_increments: int | None = None
+
+    @property
+    def conflicts_per_success(self) -> float:
+        return self.conflicts / self.successes if self.successes else 0.0
+
+    def errors(self, read_modify_write: bool) -> int:
+        """Answers that count as errors: any non-2xx, except 412 in read-modify-write."""
+        unexpected_412 = 0 if read_modify_write else self.status_412
+        return self.status_5xx + self.status_other + unexpected_412 + self.socket_errors
 
 
 @dataclass(frozen=True)
 class MedianResult:
-    """The median of each figure over repeated runs (figures taken separately)."""
+    """The median of each figure over repeated runs; error and lost-update counts summed."""
 
     runs: int
     requests_per_s: float
     p50_ms: float
     p99_ms: float
-    non_2xx: int
+    updates_per_s: float
+    conflicts_per_success: float
+    update_p50_ms: float
+    update_p99_ms: float
+    errors: int
+    status_5xx: int
+    unexpected_412: int
     socket_errors: int
+    unknown_outcomes: int
+    parse_failures: int
+    lost_updates: int | None
+    unexplained_increments: int | None
+
+    def throughput(self, read_modify_write: bool) -> float:
+        """Successful updates/s for read-modify-write loads, requests/s for the others."""
+        return self.updates_per_s if read_modify_write else self.requests_per_s
 
 
-def median_of(results: Sequence[LoadResult]) -> MedianResult:
-    """Median throughput, p50 and p99 over ``results``; error counts are summed."""
+def median_of(results: Sequence[LoadResult], read_modify_write: bool) -> MedianResult:
+    """Median figures over ``results``; counts of errors and lost updates are summed."""
     if not results:
         raise ValueError("no results to take the median of")
+
+    def median(name: str) -> float:
+        return float(statistics.median(getattr(r, name) for r in results))
+
+    lost = [r.lost_updates for r in results if r.lost_updates is not None]
+    unexplained = [
+        r.unexplained_increments for r in results if r.unexplained_increments is not None
+    ]
     return MedianResult(
         runs=len(results),
-        requests_per_s=statistics.median(r.requests_per_s for r in results),
-        p50_ms=statistics.median(r.p50_ms for r in results),
-        p99_ms=statistics.median(r.p99_ms for r in results),
-        non_2xx=sum(r.non_2xx for r in results),
+        requests_per_s=median("requests_per_s"),
+        p50_ms=median("p50_ms"),
+        p99_ms=median("p99_ms"),
+        updates_per_s=median("updates_per_s"),
+        conflicts_per_success=float(statistics.median(r.conflicts_per_success for r in results)),
+        update_p50_ms=median("update_p50_ms"),
+        update_p99_ms=median("update_p99_ms"),
+        errors=sum(r.errors(read_modify_write) for r in results),
+        status_5xx=sum(r.status_5xx for r in results),
+        unexpected_412=0 if read_modify_write else sum(r.status_412 for r in results),
         socket_errors=sum(r.socket_errors for r in results),
+        unknown_outcomes=sum(r.unknown_outcomes for r in results),
+        parse_failures=sum(r.parse_failures for r in results),
+        lost_updates=sum(lost) if lost else None,
+        unexplained_increments=sum(unexplained) if unexplained else None,
     )
+
+
+MeasurementKey = tuple[str, str, str, str]  # store, system, shape, workload
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """One recorded run: which store, which system, which load, and what it measured."""
+    """One recorded run: which store, system, deployment shape and workload, and its result."""
 
     store: str
     system: str  # "service" or "baseline"
-    method: str
-    connections: int
-    threads: int
+    shape: str  # "1w", "2w", "2servers"
+    workload: Workload
     repetition: int
+    seed: int
     result: LoadResult
     load_average_1m: float  # the machine's load just before the run: a noise indicator
     generator_output: str
+    accounting: Mapping[str, Any] | None = None  # RMW: counters before/after, per shipment
 
     @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.store, self.system, self.method, self.connections)
+    def key(self) -> MeasurementKey:
+        return (self.store, self.system, self.shape, self.workload.name)
 
 
-def medians(measurements: Sequence[Measurement]) -> dict[tuple[str, str, str, int], MedianResult]:
-    """The median result per (store, system, method, connections)."""
-    grouped: dict[tuple[str, str, str, int], list[LoadResult]] = {}
+def medians(measurements: Sequence[Measurement]) -> dict[MeasurementKey, MedianResult]:
+    """The median result per (store, system, shape, workload)."""
+    grouped: dict[MeasurementKey, list[Measurement]] = {}
     for measurement in measurements:
-        grouped.setdefault(measurement.key, []).append(measurement.result)
-    return {key: median_of(results) for key, results in grouped.items()}
+        grouped.setdefault(measurement.key, []).append(measurement)
+    return {
+        key: median_of([m.result for m in group], group[0].workload.read_modify_write)
+        for key, group in grouped.items()
+    }

@@ -17,65 +17,143 @@ from pathlib import Path
 from typing import Any
 
 from bench.appends import AppendsResult, appends_table
-from bench.load_results import Measurement, MedianResult, medians
+from bench.load_results import Measurement, MeasurementKey, MedianResult, medians
+from bench.workloads import SHAPES, Workload
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def comparison_table(measurements: Sequence[Measurement], connections: int) -> str:
-    """Service against baseline for GET and PATCH at ``connections``, per store."""
+def _order(measurements: Sequence[Measurement]) -> tuple[list[str], list[str], list[Workload]]:
+    stores = list(dict.fromkeys(m.store for m in measurements))
+    shapes = [name for name in SHAPES if any(m.shape == name for m in measurements)]
+    workloads = list({m.workload.name: m.workload for m in measurements}.values())
+    return stores, shapes, workloads
+
+
+def comparison_table(measurements: Sequence[Measurement]) -> str:
+    """Service against baseline for the GET and PATCH loads, per store, load and shape."""
     table = medians(measurements)
     lines = [
-        "| store | load | service req/s | p50 | p99 | baseline req/s | p50 | p99 "
-        "| req/s ratio | p99 ratio |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | load | shape | service req/s | p50 | p99 | baseline req/s | p50 | p99 "
+        "| req/s ratio | p99 ratio | errors (service / baseline) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    stores = list(dict.fromkeys(m.store for m in measurements))
+    stores, shapes, workloads = _order(measurements)
     for store in stores:
-        for method in ("GET", "PATCH"):
-            service = table.get((store, "service", method, connections))
-            baseline = table.get((store, "baseline", method, connections))
-            if service is None and baseline is None:
-                continue
-            lines.append(
-                f"| {store} | {_load_name(method, connections)} | {_figures(service)} "
-                f"| {_figures(baseline)} | {_ratio(service, baseline, 'requests_per_s')} "
-                f"| {_ratio(service, baseline, 'p99_ms')} |"
-            )
+        for workload in (w for w in workloads if not w.read_modify_write):
+            for shape in shapes:
+                service = table.get((store, "service", shape, workload.name))
+                baseline = table.get((store, "baseline", shape, workload.name))
+                if service is None and baseline is None:
+                    continue
+                lines.append(
+                    f"| {store} | {workload.label} | {SHAPES[shape].label} "
+                    f"| {_figures(service)} | {_figures(baseline)} "
+                    f"| {_ratio(service, baseline, 'requests_per_s')} "
+                    f"| {_ratio(service, baseline, 'p99_ms')} "
+                    f"| {_count(service, 'errors')} / {_count(baseline, 'errors')} |"
+                )
     return "\n".join(lines)
 
 
-def writers_table(measurements: Sequence[Measurement], writers: Sequence[int]) -> str:
-    """The service's HTTP appends/s (PATCH If-Match: *) at each writer count, per store."""
+def rmw_table(measurements: Sequence[Measurement]) -> str:
+    """Service against baseline for the read-modify-write loads: updates, 412s, lost updates."""
     table = medians(measurements)
     lines = [
-        "| store | " + " | ".join(f"{w} writer(s)" for w in writers) + " |",
-        "|---|" + "---:|" * len(writers),
+        "| store | load | shape | service updates/s | p50 | p99 | 412/success | lost "
+        "| baseline updates/s | p50 | p99 | 412/success | lost | updates/s ratio "
+        "| errors (service / baseline) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for store in dict.fromkeys(m.store for m in measurements):
-        cells = []
-        for count in writers:
-            result = table.get((store, "service", "PATCH", count))
-            cells.append(
+    stores, shapes, workloads = _order(measurements)
+    for store in stores:
+        for workload in (w for w in workloads if w.read_modify_write):
+            for shape in shapes:
+                service = table.get((store, "service", shape, workload.name))
+                baseline = table.get((store, "baseline", shape, workload.name))
+                if service is None and baseline is None:
+                    continue
+                lines.append(
+                    f"| {store} | {workload.label} | {SHAPES[shape].label} "
+                    f"| {_update_figures(service)} | {_update_figures(baseline)} "
+                    f"| {_ratio(service, baseline, 'updates_per_s')} "
+                    f"| {_count(service, 'errors')} / {_count(baseline, 'errors')} |"
+                )
+    return "\n".join(lines)
+
+
+def shapes_table(measurements: Sequence[Measurement]) -> str:
+    """The service's throughput per deployment shape, next to its 1-worker figure."""
+    table = medians(measurements)
+    stores, shapes, workloads = _order(measurements)
+    lines = [
+        "| store | load | "
+        + " | ".join(SHAPES[shape].label for shape in shapes)
+        + "".join(f" | {shape} / 1w" for shape in shapes if shape != "1w")
+        + " |",
+        "|---|---|" + "---:|" * (len(shapes) + len([s for s in shapes if s != "1w"])),
+    ]
+    for store in stores:
+        for workload in workloads:
+            results = {
+                shape: table.get((store, "service", shape, workload.name)) for shape in shapes
+            }
+            if all(result is None for result in results.values()):
+                continue
+            unit = "updates/s" if workload.read_modify_write else "req/s"
+            cells = [
                 "-"
                 if result is None
-                else f"{result.requests_per_s:,.0f}/s (p99 {result.p99_ms:.1f} ms)"
-            )
-        lines.append(f"| {store} | " + " | ".join(cells) + " |")
+                else f"{result.throughput(workload.read_modify_write):,.0f} {unit}"
+                for result in results.values()
+            ]
+            one = results.get("1w")
+            for shape in shapes:
+                if shape == "1w":
+                    continue
+                other = results[shape]
+                if one is None or other is None or not one.throughput(workload.read_modify_write):
+                    cells.append("-")
+                else:
+                    rmw = workload.read_modify_write
+                    cells.append(f"{other.throughput(rmw) / one.throughput(rmw):.2f}x")
+            lines.append(f"| {store} | {workload.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def error_notes(measurements: Sequence[Measurement]) -> list[str]:
-    """One line per load whose runs saw non-2xx answers or socket errors."""
+    """One line per load whose runs saw errors, unknown outcomes or lost updates."""
     notes = []
-    for (store, system, method, connections), result in medians(measurements).items():
-        if result.non_2xx or result.socket_errors:
+    labels = {m.key: m.workload.label for m in measurements}
+    for key, result in medians(measurements).items():
+        problems = []
+        if result.status_5xx:
+            problems.append(f"{result.status_5xx} 5xx")
+        if result.unexpected_412:
+            problems.append(f"{result.unexpected_412} 412 (If-Match: * must never 412)")
+        other = result.errors - result.status_5xx - result.unexpected_412 - result.socket_errors
+        if other:
+            problems.append(f"{other} other non-2xx")
+        if result.socket_errors:
+            problems.append(f"{result.socket_errors} socket errors/time-outs")
+        if result.unknown_outcomes:
+            problems.append(f"{result.unknown_outcomes} PATCHes of unknown outcome")
+        if result.parse_failures:
+            problems.append(f"{result.parse_failures} GET answers without a counter or ETag")
+        if result.lost_updates:
+            problems.append(f"{result.lost_updates} LOST UPDATES")
+        if result.unexplained_increments:
+            problems.append(f"{result.unexplained_increments} unexplained counter increments")
+        if problems:
             notes.append(
-                f"{store} {system} {_load_name(method, connections)}: "
-                f"{result.non_2xx} non-2xx answers, {result.socket_errors} socket errors "
-                f"over {result.runs} run(s)"
+                f"{_key_name(key, labels[key])}: {', '.join(problems)} over {result.runs} run(s)"
             )
     return notes
+
+
+def _key_name(key: MeasurementKey, label: str) -> str:
+    store, system, shape, _ = key
+    return f"{store} {system} {SHAPES[shape].label if shape in SHAPES else shape} {label}"
 
 
 def full_report(
@@ -84,25 +162,35 @@ def full_report(
     config: Mapping[str, Any],
 ) -> str:
     """Everything a person reads after a run, as markdown."""
-    connections = int(config["connections"])
     parts = [
         f"## HTTP: service vs CRUD baseline (median of {config['repeat']} run(s), "
-        f"{config['duration']} s each, -t{config['threads']}, {config['workers']} worker(s), "
-        f"generator {config['generator']})",
-        "",
-        comparison_table(measurements, connections),
-        "",
-        "Ratios are service / baseline: above 1 is more requests/s, or a longer p99.",
+        f"{config['duration']} s each, generator {config['generator']}, "
+        f"base random seed {config.get('random_seed')})",
     ]
-    writers = list(config["writers"])
-    if any(m.system == "service" and m.method == "PATCH" for m in measurements):
+    if any(not m.workload.read_modify_write for m in measurements):
         parts += [
             "",
-            "## Service: appends/s over HTTP at "
-            + ", ".join(str(count) for count in writers)
-            + " concurrent writer(s) (PATCH, If-Match: *)",
+            comparison_table(measurements),
             "",
-            writers_table(measurements, writers),
+            "Ratios are service / baseline: above 1 is more requests/s, or a longer p99.",
+        ]
+    if any(m.workload.read_modify_write for m in measurements):
+        parts += [
+            "",
+            "### Read-modify-write (GET, then PATCH with the ETag read; 412 -> read again)",
+            "",
+            rmw_table(measurements),
+            "",
+            "updates/s: PATCHes answered 200; p50/p99: one update, from its first GET to its "
+            "200 (retries included); 412/success: PATCHes answered 412 per success; lost: "
+            "lost updates summed over the runs (must be 0; bench/contention.py).",
+        ]
+    if any(m.system == "service" for m in measurements):
+        parts += [
+            "",
+            "### Service by deployment shape (medians)",
+            "",
+            shapes_table(measurements),
         ]
     if appends:
         parts += [
@@ -114,6 +202,8 @@ def full_report(
     notes = error_notes(measurements)
     if notes:
         parts += ["", "Errors seen (figures include them):", *(f"- {note}" for note in notes)]
+    else:
+        parts += ["", "No errors, no 5xx, no lost updates."]
     return "\n".join(parts)
 
 
@@ -136,7 +226,7 @@ def save_results(
             "load_average_at_end": os.getloadavg(),
         },
         "medians": [
-            {"store": k[0], "system": k[1], "method": k[2], "connections": k[3], **asdict(v)}
+            {"store": k[0], "system": k[1], "shape": k[2], "workload": k[3], **asdict(v)}
             for k, v in medians(measurements).items()
         ],
         "runs": [{**asdict(m), "key": list(m.key)} for m in measurements],
@@ -160,15 +250,24 @@ def _commit() -> str:
     return f"{head}+dirty" if dirty else head
 
 
-def _load_name(method: str, connections: int) -> str:
-    suffix = " (If-Match: *)" if method == "PATCH" else ""
-    return f"{method}{suffix} -c{connections}"
-
-
 def _figures(result: MedianResult | None) -> str:
     if result is None:
         return "- | - | -"
     return f"{result.requests_per_s:,.0f} | {result.p50_ms:.2f} ms | {result.p99_ms:.2f} ms"
+
+
+def _update_figures(result: MedianResult | None) -> str:
+    if result is None:
+        return "- | - | - | - | -"
+    lost = "-" if result.lost_updates is None else str(result.lost_updates)
+    return (
+        f"{result.updates_per_s:,.0f} | {result.update_p50_ms:.1f} ms "
+        f"| {result.update_p99_ms:.1f} ms | {result.conflicts_per_success:.2f} | {lost}"
+    )
+
+
+def _count(result: MedianResult | None, name: str) -> str:
+    return "-" if result is None else str(getattr(result, name))
 
 
 def _ratio(service: MedianResult | None, baseline: MedianResult | None, name: str) -> str:

@@ -35,25 +35,34 @@ class SeedingFailed(RuntimeError):
 def seed_shipments(
     base_url: str,
     count: int,
-    ids_file: Path,
+    ids_file: Path | None = None,
     headers: Mapping[str, str] | None = None,
-    concurrency: int = 16,
+    concurrency: int = 32,
+    body: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Create ``count`` shipments and write their ids to ``ids_file``."""
-    ids = asyncio.run(_create_all(base_url, count, dict(headers or {}), concurrency))
-    ids_file.write_text("\n".join(ids) + "\n")
+    """Create ``count`` shipments (``body``, by default NEW_SHIPMENT); write their ids."""
+    ids = asyncio.run(
+        _create_all(base_url, count, dict(headers or {}), concurrency, dict(body or NEW_SHIPMENT))
+    )
+    if ids_file is not None:
+        write_ids(ids_file, ids)
     return ids
 
 
+def write_ids(ids_file: Path, ids: list[str]) -> None:
+    """One id a line: what the load generators read."""
+    ids_file.write_text("\n".join(ids) + "\n")
+
+
 async def _create_all(
-    base_url: str, count: int, headers: dict[str, str], concurrency: int
+    base_url: str, count: int, headers: dict[str, str], concurrency: int, body: dict[str, Any]
 ) -> list[str]:
     remaining = iter(range(count))
     ids: list[str] = []
 
     async def creator(client: httpx.AsyncClient) -> None:
         for _ in remaining:
-            answer = await client.post("/v1/shipments", json=NEW_SHIPMENT, headers=headers)
+            answer = await client.post("/v1/shipments", json=body, headers=headers)
             if answer.status_code != 201:
                 raise SeedingFailed(f"POST answered {answer.status_code}: {answer.text[:300]}")
             ids.append(answer.json()["id"])

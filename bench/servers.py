@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +88,37 @@ def running_server(
         yield server
     finally:
         _stop(server)
+
+
+@contextmanager
+def running_deployment(
+    system: str,
+    database_url: str,
+    log_dir: Path,
+    *,
+    servers: int = 1,
+    workers: int = 1,
+    extra_env: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Iterator[list[RunningServer]]:
+    """``servers`` separate server processes of ``system`` on one store, each on its own port.
+
+    They start one after the other (the first creates the tables), each with ``workers``.
+    """
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                running_server(
+                    system,
+                    database_url,
+                    log_dir,
+                    workers=workers,
+                    extra_env=extra_env,
+                    headers=headers,
+                )
+            )
+            for _ in range(servers)
+        ]
 
 
 def _wait_until_ready(server: RunningServer, timeout: float, headers: dict[str, str]) -> None:
