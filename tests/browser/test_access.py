@@ -6,9 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
 
 from tests.browser.conftest import NEW_SHIPMENT, ConsolePages, TokenServer
+
+pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -7,7 +7,6 @@ import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import expect
 
 from tests.browser.conftest import (
     ConsolePages,
@@ -16,6 +15,9 @@ from tests.browser.conftest import (
     wait_for_live_updates,
 )
 from tests.support.servers import RunningServer
+
+pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

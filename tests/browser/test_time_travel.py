@@ -7,10 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ConsolePages, create_shipment, patch_shipment
 from tests.support.servers import RunningServer
+
+pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
+from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
