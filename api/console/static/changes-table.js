@@ -17,7 +17,13 @@ export function changesTable(changes, { caption, highlight = [] } = {}) {
       h(
         "thead",
         {},
-        h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "From"), h("th", { scope: "col" }, "To")),
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, "Field"),
+          h("th", { scope: "col" }, "From"),
+          h("th", { scope: "col" }, "To"),
+        ),
       ),
       h(
         "tbody",
@@ -43,11 +49,20 @@ export function eventFacts(item) {
     { class: "facts" },
     h("div", {}, h("dt", {}, "Recorded"), h("dd", {}, timeOf(item.recordedAt))),
     h("div", {}, h("dt", {}, "Actor"), h("dd", { class: "actor" }, item.actor ?? "unknown")),
-    h("div", {}, h("dt", {}, "Request id"), h("dd", {}, h("code", { class: "request-id" }, item.requestId ?? "none"))),
+    h(
+      "div",
+      {},
+      h("dt", {}, "Request id"),
+      h("dd", {}, h("code", { class: "request-id" }, item.requestId ?? "none")),
+    ),
   );
 }
 
 function timeOf(instant) {
   const date = new Date(instant);
-  return h("time", { datetime: instant, title: instant }, Number.isNaN(date.valueOf()) ? instant : date.toLocaleString());
+  return h(
+    "time",
+    { datetime: instant, title: instant },
+    Number.isNaN(date.valueOf()) ? instant : date.toLocaleString(),
+  );
 }

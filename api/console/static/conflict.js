@@ -72,7 +72,10 @@ export async function showConflict(area, { id, loaded, changes, problem, reapply
       overlapNote(items, yours),
     );
   } catch (error) {
-    replaceChildren(others, h("p", { class: "error" }, `Could not read the changes: ${describeError(error)}`));
+    replaceChildren(
+      others,
+      h("p", { class: "error" }, `Could not read the changes: ${describeError(error)}`),
+    );
   }
 }
 
@@ -89,7 +92,11 @@ function overlapNote(items, yours) {
   const theirs = new Set(items.flatMap((item) => Object.keys(item.changes || {})));
   const both = yours.filter((name) => theirs.has(name));
   if (!both.length) return h("p", { class: "hint" }, "None of the fields you edited was changed by others.");
-  return h("p", { class: "overlap-note" }, `Changed by others as well as by you: ${both.join(", ")}. Re-applying puts your value over theirs.`);
+  return h(
+    "p",
+    { class: "overlap-note" },
+    `Changed by others as well as by you: ${both.join(", ")}. Re-applying puts your value over theirs.`,
+  );
 }
 
 function yourEdits(loaded, changes) {

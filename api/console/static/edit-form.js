@@ -6,11 +6,28 @@
 import { ApiError, describeError, ifMatchValue, request, shipmentPath } from "./api.js";
 import { showConflict } from "./conflict.js";
 import { h, replaceChildren } from "./dom.js";
-import { ADDRESS_PARTS, SHIPMENT_TYPES, STATUSES, WRITABLE_FIELDS, isAddressField, sameValue } from "./fields.js";
+import {
+  ADDRESS_PARTS,
+  SHIPMENT_TYPES,
+  STATUSES,
+  WRITABLE_FIELDS,
+  isAddressField,
+  sameValue,
+} from "./fields.js";
 
 const SIMPLE_CONTROLS = {
-  shipmentType: () => h("select", {}, SHIPMENT_TYPES.map((type) => h("option", { value: type }, type))),
-  status: () => h("select", {}, STATUSES.map((status) => h("option", { value: status }, status))),
+  shipmentType: () =>
+    h(
+      "select",
+      {},
+      SHIPMENT_TYPES.map((type) => h("option", { value: type }, type)),
+    ),
+  status: () =>
+    h(
+      "select",
+      {},
+      STATUSES.map((status) => h("option", { value: status }, status)),
+    ),
   requestedPickupDate: () => h("input", { type: "date" }),
   deliveryDate: () => h("input", { type: "date" }),
   weightLbs: () => h("input", { type: "text", inputmode: "numeric", autocomplete: "off" }),
@@ -29,7 +46,9 @@ export function editForm(id, { onSaved }) {
   const conflictArea = h("div", { class: "conflict-area" });
   const save = h("button", { type: "submit" }, "Save");
 
-  const fields = WRITABLE_FIELDS.map(([name, label]) => (isAddressField(name) ? addressFieldset(name, label) : simpleField(name, label)));
+  const fields = WRITABLE_FIELDS.map(([name, label]) =>
+    isAddressField(name) ? addressFieldset(name, label) : simpleField(name, label),
+  );
   const form = h(
     "form",
     { class: "edit-form", novalidate: true, "aria-labelledby": "edit-heading", oninput: () => showPending() },
@@ -63,7 +82,9 @@ export function editForm(id, { onSaved }) {
       "fieldset",
       { class: "address", id: `edit-${name}`, "aria-describedby": errorId },
       h("legend", {}, legend),
-      ADDRESS_PARTS.map(([part, label]) => labelled(`${name}-${part}`, label, h("input", { type: "text", autocomplete: "off" }))),
+      ADDRESS_PARTS.map(([part, label]) =>
+        labelled(`${name}-${part}`, label, h("input", { type: "text", autocomplete: "off" })),
+      ),
       error,
     );
   }
@@ -103,7 +124,8 @@ export function editForm(id, { onSaved }) {
   function fill(shipment) {
     for (const [name] of WRITABLE_FIELDS) {
       if (isAddressField(name)) {
-        for (const [part] of ADDRESS_PARTS) controls.get(`${name}-${part}`).value = shipment[name]?.[part] ?? "";
+        for (const [part] of ADDRESS_PARTS)
+          controls.get(`${name}-${part}`).value = shipment[name]?.[part] ?? "";
       } else {
         controls.get(name).value = shipment[name] ?? "";
       }
@@ -113,7 +135,11 @@ export function editForm(id, { onSaved }) {
   /** The fields whose value in the form differs from the loaded version, with that value. */
   function pendingChanges() {
     const current = values();
-    return Object.fromEntries(WRITABLE_FIELDS.map(([name]) => name).filter((name) => !sameValue(current[name], loaded[name])).map((name) => [name, current[name]]));
+    return Object.fromEntries(
+      WRITABLE_FIELDS.map(([name]) => name)
+        .filter((name) => !sameValue(current[name], loaded[name]))
+        .map((name) => [name, current[name]]),
+    );
   }
 
   function showPending() {
@@ -125,7 +151,11 @@ export function editForm(id, { onSaved }) {
     loaded = shipment;
     loadedEtag = ifMatchValue(shipment, etag);
     fill(shipment);
-    replaceChildren(basis, `Editing version ${shipment.version}; Save sends If-Match: `, h("code", {}, loadedEtag));
+    replaceChildren(
+      basis,
+      `Editing version ${shipment.version}; Save sends If-Match: `,
+      h("code", {}, loadedEtag),
+    );
   }
 
   function clearErrors() {
@@ -193,7 +223,13 @@ export function editForm(id, { onSaved }) {
       replaceChildren(
         formError,
         h("p", {}, describeError(error)),
-        unplaced.length ? h("ul", {}, unplaced.map((item) => h("li", {}, `${item.field}: ${item.reason}`))) : null,
+        unplaced.length
+          ? h(
+              "ul",
+              {},
+              unplaced.map((item) => h("li", {}, `${item.field}: ${item.reason}`)),
+            )
+          : null,
       );
     }
     (form.querySelector("[aria-invalid=true]") || formError).focus?.();

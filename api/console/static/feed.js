@@ -67,7 +67,7 @@ async function feedHead() {
   let known = await firstAfter(0); // a position that exists
   if (known === null) return 0;
   let bound = null; // a position with nothing after it
-  for (let probe = known; bound === null; ) {
+  for (let probe = known; bound === null;) {
     const next = await firstAfter(probe);
     if (next === null) bound = probe;
     else [known, probe] = [next, next * 2];

@@ -8,7 +8,15 @@ import { recordLocation } from "./router.js";
 import { fromLocalInput, toLocalInput } from "./time-inputs.js";
 
 const PAGE_SIZE = 25;
-const FILTERS = ["status", "shipmentType", "destinationState", "deliveryDateFrom", "deliveryDateTo", "updatedSince", "sort"];
+const FILTERS = [
+  "status",
+  "shipmentType",
+  "destinationState",
+  "deliveryDateFrom",
+  "deliveryDateTo",
+  "updatedSince",
+  "sort",
+];
 const REFRESH_DELAY_MILLISECONDS = 200;
 
 /** Render the list into ``main``; returns the view (``dispose`` stops its live updates). */
@@ -50,9 +58,16 @@ export function renderList(main, params) {
           h(
             "tr",
             {},
-            ["Shipment", "Type", "Status", "Delivery date", "Destination", "Weight (lbs)", "Version", "Updated"].map(
-              (title) => h("th", { scope: "col" }, title),
-            ),
+            [
+              "Shipment",
+              "Type",
+              "Status",
+              "Delivery date",
+              "Destination",
+              "Weight (lbs)",
+              "Version",
+              "Updated",
+            ].map((title) => h("th", { scope: "col" }, title)),
           ),
         ),
         body,
@@ -71,7 +86,10 @@ export function renderList(main, params) {
       );
       if (ticket !== latestLoad) return; // a later load answers instead
       nextCursor = page.nextCursor;
-      replaceChildren(body, page.items.map((item) => row(item, changed.has(item.id))));
+      replaceChildren(
+        body,
+        page.items.map((item) => row(item, changed.has(item.id))),
+      );
       const where = cursors.length === 1 ? "first page" : `page ${cursors.length}`;
       status.textContent = page.items.length
         ? `${page.items.length} shipment${page.items.length === 1 ? "" : "s"} on the ${where}.`
@@ -127,7 +145,11 @@ function row(shipment, recentlyChanged) {
   return h(
     "tr",
     { "data-id": shipment.id, class: recentlyChanged ? "just-changed" : null },
-    h("th", { scope: "row", "data-label": "Shipment" }, link(`/ui/shipments/${shipment.id}`, h("code", {}, shipment.id))),
+    h(
+      "th",
+      { scope: "row", "data-label": "Shipment" },
+      link(`/ui/shipments/${shipment.id}`, h("code", {}, shipment.id)),
+    ),
     cell("Type", shipment.shipmentType),
     cell("Status", h("span", { class: `badge status-${shipment.status}` }, shipment.status)),
     cell("Delivery date", shipment.deliveryDate || "—"),
@@ -150,7 +172,8 @@ function filterForm(filters, apply) {
     );
   const input = (name, label, attributes) =>
     field(label, h("input", { id: `filter-${name}`, name, value: filters[name], ...attributes }));
-  const field = (label, control) => h("div", { class: "field" }, h("label", { for: control.id }, label), control);
+  const field = (label, control) =>
+    h("div", { class: "field" }, h("label", { for: control.id }, label), control);
 
   const form = h(
     "form",
@@ -162,7 +185,13 @@ function filterForm(filters, apply) {
     input("deliveryDateTo", "Delivery to", { type: "date" }),
     field(
       "Updated since",
-      h("input", { id: "filter-updatedSince", name: "updatedSince", type: "datetime-local", step: 1, value: toLocalInput(filters.updatedSince) }),
+      h("input", {
+        id: "filter-updatedSince",
+        name: "updatedSince",
+        type: "datetime-local",
+        step: 1,
+        value: toLocalInput(filters.updatedSince),
+      }),
     ),
     choice("sort", "Sort", [
       ["", "Recently updated first"],

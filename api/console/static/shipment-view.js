@@ -20,7 +20,11 @@ export function renderShipment(main, id, params) {
   document.title = `Shipment ${id} · Shipment console`;
   const path = shipmentPath(id);
   const history = new StreamHistory(id);
-  const urlState = { version: params.get("version"), asOf: params.get("asOf"), compare: params.get("compare") };
+  const urlState = {
+    version: params.get("version"),
+    asOf: params.get("asOf"),
+    compare: params.get("compare"),
+  };
   let current = null;
   let currentEtag = null;
   let form = null;
@@ -47,11 +51,21 @@ export function renderShipment(main, id, params) {
     h(
       "nav",
       { class: "breadcrumb", "aria-label": "Breadcrumb" },
-      h("ol", {}, h("li", {}, link("/ui/", "Shipments")), h("li", { "aria-current": "page" }, h("code", {}, id))),
+      h(
+        "ol",
+        {},
+        h("li", {}, link("/ui/", "Shipments")),
+        h("li", { "aria-current": "page" }, h("code", {}, id)),
+      ),
     ),
     h("h1", {}, "Shipment ", h("code", { class: "shipment-id" }, id)),
     summary,
-    h("div", { class: "shipment-layout" }, h("div", { class: "primary" }, stateSection, travel.element, editArea), timeline.element),
+    h(
+      "div",
+      { class: "shipment-layout" },
+      h("div", { class: "primary" }, stateSection, travel.element, editArea),
+      timeline.element,
+    ),
   );
 
   start();
@@ -61,8 +75,16 @@ export function renderShipment(main, id, params) {
       await loadCurrent();
       await history.loadRecent(current.version);
     } catch (error) {
-      const text = error instanceof ApiError && error.status === 404 ? "There is no such shipment." : describeError(error);
-      replaceChildren(main, h("h1", {}, "Shipment not shown"), h("p", { role: "alert", class: "error" }, text), link("/ui/", "Back to the list"));
+      const text =
+        error instanceof ApiError && error.status === 404
+          ? "There is no such shipment."
+          : describeError(error);
+      replaceChildren(
+        main,
+        h("h1", {}, "Shipment not shown"),
+        h("p", { role: "alert", class: "error" }, text),
+        link("/ui/", "Back to the list"),
+      );
       return;
     }
     timeline.render();
@@ -113,7 +135,11 @@ export function renderShipment(main, id, params) {
     } catch (error) {
       replaceChildren(
         stateSection,
-        h("h2", { id: "state-heading" }, wanted.version ? `Version ${wanted.version}` : `As of ${wanted.asOf}`),
+        h(
+          "h2",
+          { id: "state-heading" },
+          wanted.version ? `Version ${wanted.version}` : `As of ${wanted.asOf}`,
+        ),
         h("p", { role: "alert", class: "error" }, describeError(error)),
         stepControls(null),
       );
@@ -126,7 +152,12 @@ export function renderShipment(main, id, params) {
     const changed = past && item ? Object.keys(item.changes) : [];
     replaceChildren(
       stateSection,
-      h("h2", { id: "state-heading" }, heading, past ? h("span", { class: "read-only" }, " (read-only)") : null),
+      h(
+        "h2",
+        { id: "state-heading" },
+        heading,
+        past ? h("span", { class: "read-only" }, " (read-only)") : null,
+      ),
       past && item ? pastBanner(shown, item) : null,
       stepControls(shown.version),
       stateTable(shown, {
@@ -157,7 +188,12 @@ export function renderShipment(main, id, params) {
     const step = (to) =>
       h(
         "button",
-        { type: "button", class: "secondary", disabled: version === null || to < 1 || to > latest, onclick: () => go({ version: String(to), asOf: null }) },
+        {
+          type: "button",
+          class: "secondary",
+          disabled: version === null || to < 1 || to > latest,
+          onclick: () => go({ version: String(to), asOf: null }),
+        },
         to < version ? "Previous version" : "Next version",
       );
     return h(
@@ -173,10 +209,21 @@ export function renderShipment(main, id, params) {
     const [left, right] = (urlState.compare || "").split(",").map(Number);
     if (!(left >= 1 && right >= 1)) return;
     try {
-      const [a, b] = await Promise.all([left, right].map(async (n) => (await request(`${path}/versions/${n}`)).body));
-      const differing = ALL_FIELDS.map(([name]) => name).filter((name) => !["eTag", "version"].includes(name) && !sameValue(a[name], b[name]));
-      const summaryText = differing.length ? `${differing.length} field${differing.length === 1 ? "" : "s"} differ: ${differing.join(", ")}.` : "The two versions are the same.";
-      travel.showComparison(left, right, h("p", { class: "comparison-summary" }, summaryText), comparisonTable(a, b, differing));
+      const [a, b] = await Promise.all(
+        [left, right].map(async (n) => (await request(`${path}/versions/${n}`)).body),
+      );
+      const differing = ALL_FIELDS.map(([name]) => name).filter(
+        (name) => !["eTag", "version"].includes(name) && !sameValue(a[name], b[name]),
+      );
+      const summaryText = differing.length
+        ? `${differing.length} field${differing.length === 1 ? "" : "s"} differ: ${differing.join(", ")}.`
+        : "The two versions are the same.";
+      travel.showComparison(
+        left,
+        right,
+        h("p", { class: "comparison-summary" }, summaryText),
+        comparisonTable(a, b, differing),
+      );
     } catch (error) {
       travel.showComparison(left, right, h("p", { role: "alert", class: "error" }, describeError(error)));
     }
@@ -187,7 +234,14 @@ export function renderShipment(main, id, params) {
     const showingCurrent = !urlState.version && !urlState.asOf;
     if (!canWrite()) {
       const role = currentIdentity()?.role || "unknown";
-      replaceChildren(editArea, h("p", { class: "note" }, `Signed in with the ${role} role: you can read this shipment but not change it, so there is no edit form.`));
+      replaceChildren(
+        editArea,
+        h(
+          "p",
+          { class: "note" },
+          `Signed in with the ${role} role: you can read this shipment but not change it, so there is no edit form.`,
+        ),
+      );
       return;
     }
     if (!form) {
@@ -197,7 +251,15 @@ export function renderShipment(main, id, params) {
     form.element.hidden = !showingCurrent;
     replaceChildren(
       editArea,
-      showingCurrent ? null : h("p", { class: "note" }, "Editing starts from the current state: ", link(`/ui/shipments/${id}`, "back to the current state"), "."),
+      showingCurrent
+        ? null
+        : h(
+            "p",
+            { class: "note" },
+            "Editing starts from the current state: ",
+            link(`/ui/shipments/${id}`, "back to the current state"),
+            ".",
+          ),
       form.element,
     );
   }

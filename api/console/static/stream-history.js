@@ -45,7 +45,9 @@ export class StreamHistory {
 
   /** The items read after version ``after``, oldest first. */
   itemsAfter(after) {
-    return [...this.items.values()].filter((item) => item.version > after).sort((a, b) => a.version - b.version);
+    return [...this.items.values()]
+      .filter((item) => item.version > after)
+      .sort((a, b) => a.version - b.version);
   }
 
   async pages(after, upTo) {

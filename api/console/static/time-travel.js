@@ -4,7 +4,15 @@ import { h, replaceChildren } from "./dom.js";
 
 /** The "Travel in time" section; handlers do the reading and showing. */
 export function timeTravelSection({ onShowVersion, onShowAsOf, onCompare }) {
-  const versionInput = h("input", { id: "travel-version", name: "version", type: "number", min: 1, step: 1, inputmode: "numeric", required: true });
+  const versionInput = h("input", {
+    id: "travel-version",
+    name: "version",
+    type: "number",
+    min: 1,
+    step: 1,
+    inputmode: "numeric",
+    required: true,
+  });
   const instantInput = h("input", {
     id: "travel-instant",
     name: "asOf",
@@ -13,8 +21,24 @@ export function timeTravelSection({ onShowVersion, onShowAsOf, onCompare }) {
     "aria-describedby": "travel-instant-hint",
     required: true,
   });
-  const leftInput = h("input", { id: "compare-left", name: "left", type: "number", min: 1, step: 1, inputmode: "numeric", required: true });
-  const rightInput = h("input", { id: "compare-right", name: "right", type: "number", min: 1, step: 1, inputmode: "numeric", required: true });
+  const leftInput = h("input", {
+    id: "compare-left",
+    name: "left",
+    type: "number",
+    min: 1,
+    step: 1,
+    inputmode: "numeric",
+    required: true,
+  });
+  const rightInput = h("input", {
+    id: "compare-right",
+    name: "right",
+    type: "number",
+    min: 1,
+    step: 1,
+    inputmode: "numeric",
+    required: true,
+  });
   const comparison = h("div", { class: "comparison-result", "aria-live": "polite" });
 
   const submitted = (handler) => (event) => {
@@ -36,12 +60,19 @@ export function timeTravelSection({ onShowVersion, onShowAsOf, onCompare }) {
       { class: "inline-form", onsubmit: submitted(() => onShowAsOf(instantInput.value.trim())) },
       field("Instant", instantInput),
       h("button", { type: "submit" }, "Show as of"),
-      h("p", { id: "travel-instant-hint", class: "hint" }, "RFC 3339, e.g. 2026-05-01T12:00:00Z; without a zone it is your local time."),
+      h(
+        "p",
+        { id: "travel-instant-hint", class: "hint" },
+        "RFC 3339, e.g. 2026-05-01T12:00:00Z; without a zone it is your local time.",
+      ),
     ),
     h("h3", {}, "Compare two versions"),
     h(
       "form",
-      { class: "inline-form", onsubmit: submitted(() => onCompare(Number(leftInput.value), Number(rightInput.value))) },
+      {
+        class: "inline-form",
+        onsubmit: submitted(() => onCompare(Number(leftInput.value), Number(rightInput.value))),
+      },
       field("Compare version", leftInput),
       field("with version", rightInput),
       h("button", { type: "submit" }, "Compare"),

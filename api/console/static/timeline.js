@@ -31,7 +31,13 @@ export function timelineSection(shipmentId, history, { onLoadEarlier }) {
     "section",
     { class: "timeline-section", "aria-labelledby": "timeline-heading" },
     h("h2", { id: "timeline-heading" }, "Timeline"),
-    h("fieldset", { class: "order" }, h("legend", {}, "Order"), choice("newest", "Newest first"), choice("oldest", "Oldest first")),
+    h(
+      "fieldset",
+      { class: "order" },
+      h("legend", {}, "Order"),
+      choice("newest", "Newest first"),
+      choice("oldest", "Oldest first"),
+    ),
     list,
     earlier,
   );
@@ -39,12 +45,19 @@ export function timelineSection(shipmentId, history, { onLoadEarlier }) {
   function render() {
     const items = history.itemsAfter(history.lowest - 1);
     if (order === "newest") items.reverse();
-    replaceChildren(list, items.map((item) => entry(shipmentId, item)));
+    replaceChildren(
+      list,
+      items.map((item) => entry(shipmentId, item)),
+    );
     list.reversed = order === "newest";
     replaceChildren(
       earlier,
       history.hasEarlier
-        ? h("button", { type: "button", class: "secondary", onclick: onLoadEarlier }, `Show versions before ${history.lowest}`)
+        ? h(
+            "button",
+            { type: "button", class: "secondary", onclick: onLoadEarlier },
+            `Show versions before ${history.lowest}`,
+          )
         : null,
     );
     section.dataset.versions = String(items.length);
