@@ -117,8 +117,11 @@ export function renderList(main, params) {
   const stopFollowing = onFeedEvent(async (item) => {
     if (item.type !== "connected") changed.add(item.shipmentId);
     if (cursors.length === 1) {
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(load, REFRESH_DELAY_MILLISECONDS);
+      // At most one read per interval, however fast the writes come.
+      refreshTimer ??= setTimeout(() => {
+        refreshTimer = null;
+        load();
+      }, REFRESH_DELAY_MILLISECONDS);
       return;
     }
     if (item.type === "connected") return;

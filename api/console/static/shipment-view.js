@@ -89,6 +89,7 @@ export function renderShipment(main, id, params) {
     }
     timeline.render();
     travel.setLatest(current.version);
+    travel.setInstants(history.itemsAfter(history.lowest - 1));
     showEditing();
     await showState();
     if (urlState.compare) await compare();
@@ -245,7 +246,7 @@ export function renderShipment(main, id, params) {
       return;
     }
     if (!form) {
-      form = editForm(id, { onSaved: (shipment, etag) => refresh(shipment, etag) });
+      form = editForm(id, { onSaved: () => refresh() });
       form.load(current, currentEtag);
     }
     form.element.hidden = !showingCurrent;
@@ -264,18 +265,20 @@ export function renderShipment(main, id, params) {
     );
   }
 
-  /** Bring everything up to date after a write (ours, or one the live feed announced). */
-  function refresh(saved, etag) {
+  let refreshQueued = false;
+  /** Bring everything up to date after a write (ours, or one the live feed announced);
+   *  writes announced while a refresh waits share it. */
+  function refresh() {
+    if (refreshQueued) return refreshing; // the one waiting will see this write too
+    refreshQueued = true;
     refreshing = refreshing.then(async () => {
+      refreshQueued = false;
       try {
-        if (saved) {
-          current = saved;
-          currentEtag = etag;
-        }
         await loadCurrent();
         await history.catchUp();
         timeline.render();
         travel.setLatest(current.version);
+        travel.setInstants(history.itemsAfter(history.lowest - 1));
         form?.remoteChange(current, currentEtag);
         await showState();
       } catch (error) {

@@ -19,6 +19,7 @@ export function timeTravelSection({ onShowVersion, onShowAsOf, onCompare }) {
     type: "text",
     placeholder: "2026-05-01T12:00:00Z",
     "aria-describedby": "travel-instant-hint",
+    list: "travel-instants",
     required: true,
   });
   const leftInput = h("input", {
@@ -40,6 +41,7 @@ export function timeTravelSection({ onShowVersion, onShowAsOf, onCompare }) {
     required: true,
   });
   const comparison = h("div", { class: "comparison-result", "aria-live": "polite" });
+  const instants = h("datalist", { id: "travel-instants" });
 
   const submitted = (handler) => (event) => {
     event.preventDefault();
@@ -59,11 +61,12 @@ export function timeTravelSection({ onShowVersion, onShowAsOf, onCompare }) {
       "form",
       { class: "inline-form", onsubmit: submitted(() => onShowAsOf(instantInput.value.trim())) },
       field("Instant", instantInput),
+      instants,
       h("button", { type: "submit" }, "Show as of"),
       h(
         "p",
         { id: "travel-instant-hint", class: "hint" },
-        "RFC 3339, e.g. 2026-05-01T12:00:00Z; without a zone it is your local time.",
+        "RFC 3339, e.g. 2026-05-01T12:00:00Z (without a zone: your local time); the versions' own instants are offered.",
       ),
     ),
     h("h3", {}, "Compare two versions"),
@@ -88,6 +91,13 @@ export function timeTravelSection({ onShowVersion, onShowAsOf, onCompare }) {
       replaceChildren(comparison, ...content);
     },
     /** Keep the inputs' bounds at the stream's length. */
+    /** Offer the instants the stream's versions were recorded at. */
+    setInstants(items) {
+      replaceChildren(
+        instants,
+        items.map((item) => h("option", { value: item.recordedAt }, `version ${item.version}`)),
+      );
+    },
     setLatest(version) {
       for (const input of [versionInput, leftInput, rightInput]) input.max = version;
     },
