@@ -131,3 +131,25 @@ def test_an_illegal_status_change_is_shown_next_to_the_status(
     expect(page.locator("#edit-status-error")).to_be_visible()
     expect(page.locator(".form-error")).to_contain_text("409")
     expect(page.get_by_label("Status")).to_have_attribute("aria-invalid", "true")
+
+
+def test_unsaved_edits_survive_a_visit_to_a_past_version(
+    pages: ConsolePages, console_server: RunningServer, api: httpx.Client
+) -> None:
+    created = create_shipment(api, "visit-1")
+    patch_shipment(api, created, {"weightLbs": 10}, "visit-2")
+    page = pages.open(console_server, f"/ui/shipments/{created['id']}")
+    editing(page, 2)
+    page.get_by_label("Weight (lbs)").fill("77")
+
+    page.locator(".timeline").get_by_role("link", name="Version 1").click()
+    expect(page.locator("#state-heading")).to_have_text("Version 1 (read-only)")
+    expect(page.get_by_role("button", name="Save")).to_be_hidden()
+    page.get_by_role("link", name="Back to the current state", exact=True).click()
+
+    expect(page.locator("#state-heading")).to_have_text("Current state")
+    expect(page.get_by_label("Weight (lbs)")).to_have_value("77")
+    page.go_back()
+    expect(page.locator("#state-heading")).to_have_text("Version 1 (read-only)")
+    page.go_forward()
+    expect(page.get_by_label("Weight (lbs)")).to_have_value("77")

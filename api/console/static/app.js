@@ -12,11 +12,18 @@ const main = document.getElementById("main");
 const feedStatus = document.getElementById("feed-status");
 let view = null;
 
-function render({ focus }) {
-  view?.dispose?.();
+/** Show the view the URL names. Another URL of the shipment already shown (a version,
+ *  back, forward) only changes what that view shows, so unsaved edits survive it. */
+function render({ focus, fresh = false }) {
   const match = window.location.pathname.match(/^\/ui\/shipments\/([^/]+)\/?$/);
   const params = new URLSearchParams(window.location.search);
-  view = match ? renderShipment(main, decodeURIComponent(match[1]), params) : renderList(main, params);
+  const id = match ? decodeURIComponent(match[1]) : null;
+  if (!fresh && id !== null && view?.shipmentId === id) {
+    view.update(params);
+    return;
+  }
+  view?.dispose?.();
+  view = id !== null ? renderShipment(main, id, params) : renderList(main, params);
   if (focus) main.focus();
 }
 
@@ -30,7 +37,7 @@ async function reauthenticate(error) {
     await askForToken(error);
     await signIn();
     startFeed(feedStatus);
-    render({ focus: true });
+    render({ focus: true, fresh: true });
   } finally {
     reauthenticating = false;
   }

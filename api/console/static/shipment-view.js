@@ -28,6 +28,7 @@ export function renderShipment(main, id, params) {
   let current = null;
   let currentEtag = null;
   let form = null;
+  let backToCurrent = null;
   let refreshing = Promise.resolve();
 
   const summary = h("p", { class: "summary", "aria-live": "polite" });
@@ -230,7 +231,8 @@ export function renderShipment(main, id, params) {
     }
   }
 
-  /** The edit form for writers while the current state is shown; a plain note otherwise. */
+  /** The edit form for writers while the current state is shown; a plain note otherwise.
+   *  Built once and then only shown or hidden: a refresh never moves a control being typed in. */
   function showEditing() {
     const showingCurrent = !urlState.version && !urlState.asOf;
     if (!canWrite()) {
@@ -248,21 +250,17 @@ export function renderShipment(main, id, params) {
     if (!form) {
       form = editForm(id, { onSaved: () => refresh() });
       form.load(current, currentEtag);
+      backToCurrent = h(
+        "p",
+        { class: "note" },
+        "Editing starts from the current state: ",
+        link(`/ui/shipments/${id}`, "back to the current state"),
+        ".",
+      );
+      replaceChildren(editArea, backToCurrent, form.element);
     }
+    backToCurrent.hidden = showingCurrent;
     form.element.hidden = !showingCurrent;
-    replaceChildren(
-      editArea,
-      showingCurrent
-        ? null
-        : h(
-            "p",
-            { class: "note" },
-            "Editing starts from the current state: ",
-            link(`/ui/shipments/${id}`, "back to the current state"),
-            ".",
-          ),
-      form.element,
-    );
   }
 
   let refreshQueued = false;
@@ -295,5 +293,19 @@ export function renderShipment(main, id, params) {
   const stopFollowing = onFeedEvent((item) => {
     if (current && (item.type === "connected" || item.shipmentId === id)) refresh();
   });
-  return { dispose: stopFollowing };
+  return {
+    shipmentId: id,
+    dispose: stopFollowing,
+    /** Show what another URL of this shipment names, keeping the edit form as it is. */
+    update(params) {
+      Object.assign(urlState, {
+        version: params.get("version"),
+        asOf: params.get("asOf"),
+        compare: params.get("compare"),
+      });
+      if (!current) return;
+      showState();
+      if (urlState.compare) compare();
+    },
+  };
 }
