@@ -112,3 +112,24 @@ def test_pages_fit_a_phone_screen_without_sideways_scrolling(
     else:
         expect(page.get_by_role("link", name=created["id"])).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_next_page_follows_the_cursor_and_previous_page_comes_back(
+    pages: ConsolePages, console_server: RunningServer, api: httpx.Client
+) -> None:
+    wyoming = {"streetAddress1": "1 Range Rd", "city": "Cody", "state": "WY", "postalCode": "82414"}
+    ids = {create_shipment(api, f"page-{n}", destinationAddress=wyoming)["id"] for n in range(27)}
+    page = pages.open(console_server, "/ui/?destinationState=WY")
+    rows = page.locator("table.shipment-list tbody tr")
+    expect(rows).to_have_count(25)
+    expect(page.get_by_label("Destination state")).to_have_value("WY")
+    first_page = set(rows.evaluate_all("rows => rows.map(row => row.dataset.id)"))
+
+    page.get_by_role("button", name="Next page").click()
+    expect(rows).to_have_count(2)
+    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+    second_page = set(rows.evaluate_all("rows => rows.map(row => row.dataset.id)"))
+    assert first_page | second_page == ids
+
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows).to_have_count(25)

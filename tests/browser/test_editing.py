@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -153,3 +155,47 @@ def test_unsaved_edits_survive_a_visit_to_a_past_version(
     expect(page.locator("#state-heading")).to_have_text("Version 1 (read-only)")
     page.go_forward()
     expect(page.get_by_label("Weight (lbs)")).to_have_value("77")
+
+
+def test_a_412_that_carries_changes_since_is_shown_from_its_body(
+    pages: ConsolePages, console_server: RunningServer, api: httpx.Client
+) -> None:
+    created = create_shipment(api, "body-412")
+    page = pages.open(console_server, f"/ui/shipments/{created['id']}")
+    editing(page, 1)
+    told = {
+        "version": 2,
+        "type": "Revised",
+        "recordedAt": "2026-05-02T09:12:44.001200Z",
+        "actor": "night-shift",
+        "requestId": "named-in-the-412",
+        "changes": {"weightLbs": {"from": None, "to": 1234}},
+    }
+    problem = {
+        "type": "/problems/version-conflict",
+        "title": "The shipment was changed by someone else",
+        "status": 412,
+        "detail": "the shipment has changed",
+        "currentVersion": 2,
+        "currentETag": "opaque",
+        "changesSince": [told],
+        "changesSinceComplete": True,
+    }
+    page.route(
+        f"**/v1/shipments/{created['id']}",
+        lambda route: (
+            route.fulfill(
+                status=412, content_type="application/problem+json", body=json.dumps(problem)
+            )
+            if route.request.method == "PATCH"
+            else route.fallback()
+        ),
+    )
+
+    page.get_by_label("Weight (lbs)").fill("99")
+    page.get_by_role("button", name="Save").click()
+
+    theirs = page.locator('.their-changes li[data-version="2"]')
+    expect(theirs.locator(".request-id")).to_have_text("named-in-the-412")
+    expect(theirs.locator(".actor")).to_have_text("night-shift")
+    expect(page.locator(".overlap-note")).to_contain_text("weightLbs")
