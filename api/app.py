@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.access_log import AccessLog, configure_logging
 from api.auth import build_authenticator
+from api.console import routes as console
 from api.fast_reads import ShipmentReadFastPath
 from api.fast_writes import ShipmentWriteFastPath
 from api.header_folding import ListHeaderFoldingMiddleware
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(events.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(console.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

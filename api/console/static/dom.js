@@ -1,0 +1,58 @@
+// Building elements without innerHTML: every value from the API is text, never markup.
+
+/** h("p", {class: "x", onclick: fn}, "text", child, [more]) → an element. */
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      element.addEventListener(name.slice(2), value);
+    } else if (name === "dataset") {
+      Object.assign(element.dataset, value);
+    } else if (value === true) {
+      element.setAttribute(name, "");
+    } else {
+      element.setAttribute(name, String(value));
+    }
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(element, child);
+    else element.append(child instanceof Node ? child : String(child));
+  }
+}
+
+/** Replace everything inside ``element`` with ``children``. */
+export function replaceChildren(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
+
+/** An ``<a>`` that navigates inside the app without reloading the page. */
+export function link(href, ...children) {
+  return h("a", { href, "data-internal": true }, ...children);
+}
+
+/** A <time> element showing an RFC 3339 instant in the reader's locale, UTC on hover. */
+export function timeElement(instant) {
+  if (!instant) return h("span", { class: "none" }, "none");
+  const date = new Date(instant);
+  return h(
+    "time",
+    { datetime: instant, title: instant },
+    Number.isNaN(date.valueOf()) ? instant : date.toLocaleString(),
+  );
+}
+
+let uniqueCounter = 0;
+/** An id no other element of the page has. */
+export function uniqueId(prefix) {
+  uniqueCounter += 1;
+  return `${prefix}-${uniqueCounter}`;
+}
