@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from api.request_metrics import ServiceMetrics, ViewReport
+from api.plumbing.request_metrics import ServiceMetrics, ViewReport
 from api.wiring import Services
 from infrastructure.settings import Settings
 from projections.lag import projection_status

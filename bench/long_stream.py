@@ -32,7 +32,7 @@ from uuid import UUID
 import httpx
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.wiring import Services
 from bench.stores import STORE_KINDS, fresh_store, postgres_problem
 from domain.details import ShipmentDetails

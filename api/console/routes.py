@@ -12,8 +12,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from api.dependencies import ReaderDep
-from api.problems import HttpProblem
+from api.http.dependencies import ReaderDep
+from api.http.problems import HttpProblem
 
 STATIC_DIR = Path(__file__).with_name("static")
 _MEDIA_TYPES = {

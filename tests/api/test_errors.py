@@ -143,7 +143,7 @@ def test_an_unexpected_failure_on_read_is_a_500_problem_that_hides_internals(
     client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = client.app.state  # type: ignore[attr-defined]
-    # Both read paths: the event-loop reader (api.fast_reads) and the app's own route,
+    # Both read paths: the event-loop reader (api.edge.reads) and the app's own route,
     # which is what a read with a query string takes.
     monkeypatch.setattr(state.document_reads, "get", fail_unexpectedly)
     monkeypatch.setattr(state.services.view, "get", fail_unexpectedly)

@@ -1,4 +1,4 @@
-"""The event-loop read path (``api.fast_reads``) answers exactly as the app's route does.
+"""The event-loop read path (``api.edge.reads``) answers exactly as the app's route does.
 
 A read with a query string always goes through the app's route (the fast path
 takes only plain reads), which gives every test here its reference answer.

@@ -1,4 +1,4 @@
-"""The edge door (``api.fast_writes``) answers as the app's route does: it calls the same write.
+"""The edge door (``api.edge.writes``) answers as the app's route does: it calls the same write.
 
 A write with a query string always goes through the app's route (the edge takes
 only plain writes), which gives the reference answers here.
@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from psycopg_pool import PoolTimeout
 from starlette.types import Message
 
-from api import shipment_writes
-from api.fast_writes import _read_body, _replaying
+from api.edge.writes import _read_body, _replaying
+from api.http import shipment_writes
 from tests.api.conftest import MERGE_PATCH, create, problem_of, quoted, url, writable
 
 VIA_ROUTE = "?via=route"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.schemas import ShipmentOut
+from api.http.schemas import ShipmentOut
 from tests.api.conftest import current
 
 ITEM = "/v1/shipments/{shipment_id}"

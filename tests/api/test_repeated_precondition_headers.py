@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.header_folding import fold_list_headers
+from api.plumbing.header_folding import fold_list_headers
 
 
 def test_repeated_list_headers_fold_into_one_line_in_place() -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from api.schemas import ShipmentOut
+from api.http.schemas import ShipmentOut
 from projections.version_tags import VersionTag, decode_tag
 from tests.api.conftest import create, problem_of, quoted, url
 

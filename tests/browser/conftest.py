@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.commands.tokens import configured_token_store
+from api.cli.tokens import configured_token_store
 from infrastructure.settings import Settings
 from tests.support.servers import REPO_ROOT, RunningServer, running_server
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect, sync_playwright
 
-from api.commands.tokens import configured_token_store
+from api.cli.tokens import configured_token_store
 from infrastructure.settings import Settings
 from tests.browser.conftest import DESKTOP, MERGE_PATCH, NEW_SHIPMENT, chromium_executable
 from tests.support.servers import REPO_ROOT, running_server

@@ -18,7 +18,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from infrastructure.event_store import ShipmentStore
 from infrastructure.settings import Settings
 from tests.api.conftest import MERGE_PATCH, current, patch, problem_of, quoted, stored_events

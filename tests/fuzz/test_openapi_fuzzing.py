@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
+from api.http.app import create_app
 from infrastructure.settings import Settings
 from tests.support.auth_clients import IssuedTokens, bearer
 

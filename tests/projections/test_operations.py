@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.cli import main
+from api.http.app import create_app
 from api.wiring import Services
 from infrastructure.settings import Settings
 from projections.leadership import leadership_for

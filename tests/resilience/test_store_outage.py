@@ -17,8 +17,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.commands.tokens import configured_token_store
+from api.cli.tokens import configured_token_store
+from api.http.app import create_app
 from infrastructure.settings import Settings
 from tests.support.auth_clients import bearer
 from tests.support.stores import postgres_schema_url

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from infrastructure.settings import Settings
 from tests.support.auth_clients import IssuedTokens, bearer
 

@@ -9,8 +9,8 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.dependencies import AdminDep
+from api.http.app import create_app
+from api.http.dependencies import AdminDep
 from infrastructure.settings import Settings
 from tests.support.auth_clients import IssuedTokens, bearer
 
@@ -123,7 +123,7 @@ def test_the_token_subject_is_the_actor_of_every_event_it_causes(
 def test_a_revoked_token_is_refused(
     auth_client: TestClient, issued_tokens: IssuedTokens, auth_settings: Settings
 ) -> None:
-    from api.commands.tokens import configured_token_store
+    from api.cli.tokens import configured_token_store
 
     url = f"{SHIPMENTS}/{UUID(int=1)}"
     assert auth_client.get(url, headers=bearer(issued_tokens.reader)).status_code == 404
@@ -135,7 +135,7 @@ def test_a_revoked_token_is_refused(
 def test_revoking_every_token_never_opens_a_protected_service(
     auth_client: TestClient, issued_tokens: IssuedTokens, auth_settings: Settings
 ) -> None:
-    from api.commands.tokens import configured_token_store
+    from api.cli.tokens import configured_token_store
 
     with configured_token_store(auth_settings) as tokens:
         for record in tokens.records():
@@ -186,7 +186,7 @@ def test_require_auth_refuses_requests_even_with_no_token_configured(
 def test_tokens_kept_in_a_tokens_file_authenticate(
     settings: Settings, tmp_path: Any, new_shipment: dict[str, Any]
 ) -> None:
-    from api.commands.tokens import configured_token_store
+    from api.cli.tokens import configured_token_store
 
     file_settings = settings.model_copy(update={"tokens_file": tmp_path / "tokens.json"})
     with configured_token_store(file_settings) as tokens:

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from api.cli import main
-from api.commands.serve import is_loopback
-from api.commands.tokens import configured_token_store
+from api.cli.serve import is_loopback
+from api.cli.tokens import configured_token_store
 from infrastructure.settings import Settings
 from tests.support.auth_clients import bearer
 from tests.support.servers import running_server

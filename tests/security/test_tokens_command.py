@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.cli import main
+from api.http.app import create_app
 from infrastructure.settings import Settings
 from tests.support.auth_clients import bearer
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.commands.tokens import configured_token_store
+from api.cli.tokens import configured_token_store
+from api.http.app import create_app
 from infrastructure.settings import Settings
 
 
@@ -58,7 +58,7 @@ def auth_client(auth_settings: Settings, issued_tokens: IssuedTokens) -> Iterato
 @pytest.fixture
 def cached_tokens_client(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """An app that requires tokens and trusts its in-memory list (the default: the
-    edge paths of ``api.fast_reads``/``api.fast_writes`` check tokens only then)."""
+    edge paths of ``api.edge.reads``/``api.edge.writes`` check tokens only then)."""
     cached = settings.model_copy(update={"token_cache_seconds": 60.0})
     with configured_token_store(cached) as tokens:
         issued = {role: tokens.add(f"{role}-1", role) for role in ("reader", "writer")}

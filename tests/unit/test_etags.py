@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from api.etags import (
+from api.http.etags import (
     etag_header,
     if_match_passes,
     if_none_match_matches,

@@ -1,1 +1,0 @@
-"""Sub-commands of the ``shipments`` CLI, one module each (``register(subparsers)``)."""

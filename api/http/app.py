@@ -1,0 +1,128 @@
+"""The app factory: ``create_app(settings)`` builds one fully wired FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import Receive, Scope, Send
+
+from api.console import routes as console
+from api.edge.reads import ShipmentReadFastPath
+from api.edge.writes import ShipmentWriteFastPath
+from api.http.problems import install_problem_handlers
+from api.http.routers import events, health, history, metrics, shipment_list, shipments
+from api.http.schemas import ShipmentCreate, ShipmentPatch, ShipmentWrite
+from api.plumbing.access_log import AccessLog, configure_logging
+from api.plumbing.auth import build_authenticator
+from api.plumbing.header_folding import ListHeaderFoldingMiddleware
+from api.plumbing.request_ids import RequestIdMiddleware
+from api.plumbing.request_metrics import ServiceMetrics
+from api.plumbing.request_observer import RequestObserverMiddleware
+from api.view_runners import start_view_runners
+from api.wiring import Services, build_services, open_document_reads
+from infrastructure.settings import Settings
+
+API_DESCRIPTION = """
+Event-sourced shipments. Every shipment is an append-only stream of events; its
+**version** is the stream position and its **ETag** names that position.
+Writes (PUT, PATCH) need `If-Match`: a write appends one event at the expected
+position, and of several writers holding the same tag exactly one succeeds —
+the others get **412** with the current tag. Errors are `application/problem+json`.
+"""
+
+
+class ShipmentsApp(FastAPI):
+    """The FastAPI app, with the most frequent requests answered in front of it.
+
+    Plain reads of one shipment and writes that cached state settles: see
+    ``api.edge.reads`` and ``api.edge.writes``. Every request they decline, having
+    sent and written nothing, takes the full app.
+    """
+
+    fast_reads: ShipmentReadFastPath | None = None
+    fast_writes: ShipmentWriteFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_reads is not None and await self.fast_reads.answer(scope, receive, send):
+            return
+        if self.fast_writes is not None:
+            answered, receive = await self.fast_writes.answer(scope, receive, send)
+            if answered:
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """A wired app; it connects to the store at start-up and closes it at shutdown."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not hasattr(app.state, "services"):
+            app.state.services = build_services(settings)
+        if not hasattr(app.state, "authenticator"):
+            app.state.authenticator = build_authenticator(settings, app.state.services)
+        app.state.document_reads = await open_document_reads(app.state.services)
+        runners = start_view_runners(app.state.services, settings, app.state.metrics)
+        try:
+            yield
+        finally:
+            runners.stop()
+            if app.state.document_reads is not None:
+                await app.state.document_reads.close()
+            app.state.services.close()
+
+    app = ShipmentsApp(
+        title="Shipment service",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    app.add_middleware(ListHeaderFoldingMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.state.metrics = ServiceMetrics()
+    configure_logging(settings.log_format, settings.log_level)
+    observers = [AccessLog(), app.state.metrics.observe_request]
+    # Outermost: times the whole request once, for both the log and the metrics.
+    app.add_middleware(RequestObserverMiddleware, observers=observers)
+    app.fast_reads = ShipmentReadFastPath(app.state, observers)
+    app.fast_writes = ShipmentWriteFastPath(app.state, observers)
+    install_problem_handlers(app)
+    app.include_router(shipments.router)
+    app.include_router(shipment_list.router)
+    app.include_router(history.router)
+    app.include_router(events.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(console.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (each worker process builds its own app)."""
+    return create_app(Settings())
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the request-body models that routes read themselves."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for body_model in (ShipmentCreate, ShipmentWrite, ShipmentPatch):
+        body_schema = body_model.model_json_schema(
+            by_alias=True, ref_template="#/components/schemas/{model}"
+        )
+        components.update(body_schema.pop("$defs", {}))
+        components[body_model.__name__] = body_schema
+    app.openapi_schema = schema
+    return schema

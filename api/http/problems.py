@@ -1,0 +1,221 @@
+"""Every error answer, as RFC 9457 problem+json, mapped in this one module.
+
+Routers raise domain, service or ``HttpProblem`` exceptions; the handlers here
+decide status, type and wording. Nothing internal (trace, SQL, path) is ever
+put in a body: unexpected errors are logged server-side and answered with a
+generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import InterfaceError, OperationalError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.http.etags import etag_header
+from api.http.field_names import camel_path
+from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
+from infrastructure.errors import (
+    IdempotencyKeyReused,
+    ShipmentNotFound,
+    StoreUnavailable,
+    VersionConflict,
+)
+from projections.version_tags import encode_tag
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_log = logging.getLogger("shipments.errors")
+
+
+class HttpProblem(Exception):
+    """An HTTP-level refusal raised by the API layer itself (415, 428, 413, 400, 422…)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        self.status = status
+        self.detail = detail
+        self.type_ = type_
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = headers or {}
+        self.extensions = extensions
+        super().__init__(detail)
+
+
+def problem_response(problem: HttpProblem, request: Request | None = None) -> Response:
+    """Render a problem as ``application/problem+json``."""
+    body: dict[str, Any] = {
+        "type": problem.type_,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(problem.extensions)
+    return Response(
+        content=orjson.dumps(body),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+def validation_problem(errors: list[dict[str, str]], detail: str | None = None) -> HttpProblem:
+    """A 422 listing each invalid field (camelCase path) and why."""
+    unknown = [e["field"] for e in errors if e.get("reason") == "unknown field"]
+    if detail is None:
+        detail = (
+            "unknown field(s): " + ", ".join(unknown)
+            if unknown
+            else "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        )
+    return HttpProblem(
+        422,
+        detail,
+        type_="/problems/invalid-request",
+        title="The request is not valid",
+        errors=errors,
+    )
+
+
+def to_problem(error: Exception) -> HttpProblem | None:
+    """The problem a known exception maps to, or None for an unexpected one."""
+    if isinstance(error, HttpProblem):
+        return error
+    if isinstance(error, ShipmentNotFound):
+        detail = "no such shipment" if error.version is None else "no such version of the shipment"
+        return HttpProblem(404, detail)
+    if isinstance(error, VersionConflict):
+        return HttpProblem(
+            412,
+            f"the shipment has changed: it is now at version {error.current_version}; "
+            "read it again and retry with its current ETag",
+            type_="/problems/version-conflict",
+            title="The shipment was changed by someone else",
+            headers={"ETag": etag_header(error.shipment_id, error.current_version)},
+            currentVersion=error.current_version,
+            currentETag=encode_tag(error.shipment_id, error.current_version),
+        )
+    if isinstance(error, IllegalTransition):
+        return HttpProblem(
+            409,
+            str(error),
+            type_="/problems/illegal-transition",
+            title="The status cannot change that way",
+            currentStatus=error.current,
+            requestedStatus=error.requested,
+        )
+    if isinstance(error, ShipmentClosed):
+        return HttpProblem(
+            409,
+            str(error),
+            type_="/problems/shipment-closed",
+            title="The shipment is closed",
+            currentStatus=error.status,
+        )
+    if isinstance(error, InvalidShipment):
+        return validation_problem(
+            [{"field": camel_path(p.field), "reason": p.message} for p in error.problems]
+        )
+    if isinstance(error, IdempotencyKeyReused):
+        return HttpProblem(
+            422,
+            "this Idempotency-Key was already used for a different request",
+            type_="/problems/idempotency-key-reused",
+            title="Idempotency-Key reused",
+        )
+    # The library's connection errors are a safety net for a store read that
+    # was not wrapped in ``store_errors()``: an outage is a 503, never a 500.
+    if isinstance(error, StoreUnavailable | OperationalError | InterfaceError):
+        return outage_problem()
+    return None
+
+
+def outage_problem() -> HttpProblem:
+    """The 503 for a store that could not be reached in time (never says why)."""
+    return HttpProblem(
+        503,
+        "the shipment store is unavailable; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+def unexpected_problem(request_id: str | None) -> HttpProblem:
+    """The 500 for an error nobody expected: it says nothing of what failed."""
+    return HttpProblem(
+        500,
+        "the server failed to handle this request; it has been logged",
+        headers={"X-Request-ID": request_id} if request_id else None,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Route every exception, expected or not, to a problem+json answer."""
+
+    async def handle_known(request: Request, error: Exception) -> Response:
+        problem = to_problem(error)
+        if problem is None:
+            return await handle_unexpected(request, error)
+        return problem_response(problem, request)
+
+    async def handle_http(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        detail = (
+            error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        )
+        if error.status_code == 404:
+            detail = "no such resource"
+        return problem_response(
+            HttpProblem(error.status_code, detail, headers=dict(error.headers or {})), request
+        )
+
+    async def handle_request_validation(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        errors = [
+            {
+                "field": ".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]),
+                "reason": str(e["msg"]),
+            }
+            for e in error.errors()
+        ]
+        return problem_response(validation_problem(errors), request)
+
+    async def handle_unexpected(request: Request, error: Exception) -> Response:
+        _log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # Starlette answers unexpected errors from its outermost middleware, outside
+        # RequestIdMiddleware, so the id (the client's only handle on the logged
+        # trace) must be set here or the 500 would go out without it.
+        request_id = request.scope.get("state", {}).get("request_id")
+        return problem_response(unexpected_problem(request_id), request)
+
+    for known in (
+        HttpProblem,
+        ShipmentNotFound,
+        VersionConflict,
+        IllegalTransition,
+        ShipmentClosed,
+        InvalidShipment,
+        IdempotencyKeyReused,
+        StoreUnavailable,
+        OperationalError,
+        InterfaceError,
+    ):
+        app.add_exception_handler(known, handle_known)
+    app.add_exception_handler(StarletteHTTPException, handle_http)
+    app.add_exception_handler(RequestValidationError, handle_request_validation)
+    app.add_exception_handler(Exception, handle_unexpected)

@@ -1,0 +1,104 @@
+"""``/v1/events``: the global change feed, paged (``after``) or live (Server-Sent Events)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from api.http.dependencies import ReaderDep, ServicesDep
+from api.http.event_stream import follow_feed
+from api.http.history_models import FeedPage
+from api.http.openapi_docs import COMMON_PROBLEMS
+from infrastructure.change_feed import ChangeFeed
+from infrastructure.event_store import MAX_POSITION
+from projections.event_payloads import feed_item
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+
+After = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_POSITION,
+        description="Show events after this position (0: from the beginning)",
+    ),
+]
+
+
+@router.get(
+    "",
+    summary="The change feed of all shipments, in commit order",
+    response_model=None,
+    responses={200: {"description": "A page of the feed", "model": FeedPage}, **COMMON_PROBLEMS},
+)
+def list_events(
+    svc: ServicesDep,
+    principal: ReaderDep,
+    after: After = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> Response:
+    page = ChangeFeed(svc.store).read(after, limit)
+    items = [feed_item(entry.position, entry.event) for entry in page.entries]
+    body = {"items": items, "nextAfter": items[-1]["position"] if page.has_more else None}
+    return Response(content=orjson.dumps(body), media_type="application/json")
+
+
+# One server-sent event (OpenAPI 3.2 ``itemSchema``): its data is a FeedItem as JSON.
+FEED_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/FeedItem"},
+        },
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+@router.get(
+    "/stream",
+    summary="The change feed as Server-Sent Events (resumes after Last-Event-ID)",
+    description="Each event: `id:` its position, `event:` its type, `data:` the feed item "
+    "as JSON. Reconnecting with `Last-Event-ID` resumes right after that position "
+    "(it wins over `after`). Idle streams get `: ping` comments.",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "description": "text/event-stream of feed items",
+            "content": {"text/event-stream": {"itemSchema": FEED_EVENT_SCHEMA}},
+        },
+        **COMMON_PROBLEMS,
+    },
+)
+async def stream_events(
+    svc: ServicesDep,
+    principal: ReaderDep,
+    after: After = 0,
+    limit: Annotated[
+        int | None, Query(ge=1, description="End the stream after this many events")
+    ] = None,
+    follow: Annotated[
+        bool, Query(description="false: end the stream once caught up instead of waiting")
+    ] = True,
+    last_event_id: Annotated[
+        int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_POSITION)
+    ] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    start = after if last_event_id is None else last_event_id
+    async for item in follow_feed(ChangeFeed(svc.store), start, limit=limit, follow=follow):
+        yield ServerSentEvent(
+            raw_data=orjson.dumps(item).decode(), id=str(item["position"]), event=item["type"]
+        )

@@ -1,0 +1,220 @@
+"""``/v1/shipments``: create, read, replace and merge-patch shipments."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+
+from api.http.dependencies import ReaderDep, RequestIdDep, ServicesDep, WriterDep
+from api.http.etags import etag_header, if_none_match_matches, parse_condition
+from api.http.idempotency_keys import validated_key
+from api.http.openapi_docs import (
+    COMMON_PROBLEMS,
+    ETAG_HEADER,
+    WRITE_PROBLEMS,
+    problem,
+    request_body,
+    shipment_answer,
+)
+from api.http.past_versions import as_of_response
+from api.http.request_body import read_limited_body
+from api.http.shipment_input import JSON, MERGE_PATCH
+from api.http.shipment_writes import ShipmentWrites, WriteRequest, parse_shipment_id
+from api.plumbing.principals import Principal
+from api.wiring import Services
+from infrastructure.errors import ShipmentNotFound
+
+router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='Required: the ETag you read ("tag", bare tag, a list, or *). '
+        "Weak tags never match.",
+    ),
+]
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry safely: a retry with the key of an applied write "
+        "gets its original answer.",
+    ),
+]
+RequestIdHeader = Annotated[
+    str | None,
+    Header(alias="X-Request-ID", description="Echoed, and stored on the event as requestId."),
+]
+
+PRECONDITION_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: problem("No such shipment"),
+    412: problem(
+        "The If-Match tag is not current (another writer got there first); "
+        "the body has currentVersion and currentETag",
+        ETAG_HEADER,
+    ),
+    428: problem("If-Match is required"),
+}
+
+
+async def _write_request(
+    request: Request,
+    svc: Services,
+    principal: Principal,
+    rid: str,
+    idempotency_key: str | None,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+) -> WriteRequest:
+    key = validated_key(idempotency_key)
+    return WriteRequest(
+        method=request.method,
+        path=request.url.path,
+        body=await read_limited_body(request, svc.settings.max_body_bytes),
+        content_type=request.headers.get("content-type"),
+        principal=principal,
+        request_id=rid,
+        idempotency_key=key,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a shipment (DRAFT, version 1)",
+    response_model=None,
+    responses={
+        201: shipment_answer(
+            "Created", {"Location": {"schema": {"type": "string"}, "description": "Its URL"}}
+        ),
+        **WRITE_PROBLEMS,
+    },
+    openapi_extra=request_body(
+        (JSON,),
+        "The new shipment; status and server-owned fields are not allowed.",
+        "ShipmentCreate",
+    ),
+)
+async def create_shipment(
+    request: Request,
+    svc: ServicesDep,
+    principal: WriterDep,
+    rid: RequestIdDep,
+    idempotency_key: IdempotencyKey = None,
+    x_request_id: RequestIdHeader = None,
+) -> Response:
+    write = await _write_request(request, svc, principal, rid, idempotency_key)
+    return await ShipmentWrites(svc.shipments).create(write)
+
+
+# HEAD is GET without the body (RFC 9110 §9.3.2). It gets its own, undocumented
+# route: one route with both methods gives both operations the same operationId,
+# which OpenAPI forbids and client generators reject.
+@router.head("/{shipment_id}", include_in_schema=False, response_model=None)
+@router.get(
+    "/{shipment_id}",
+    summary="The current state of a shipment (from the view)",
+    response_model=None,
+    responses={
+        200: shipment_answer("The shipment"),
+        304: {"description": "Not modified (If-None-Match matched)", "headers": ETAG_HEADER},
+        404: problem("No such shipment"),
+        **COMMON_PROBLEMS,
+    },
+)
+def get_shipment(
+    shipment_id: str,
+    svc: ServicesDep,
+    principal: ReaderDep,
+    if_none_match: IfNoneMatch = None,
+    x_request_id: RequestIdHeader = None,
+    as_of: Annotated[
+        str | None,
+        Query(
+            alias="asOf",
+            description="RFC 3339 instant with a time zone: the shipment as it was then, "
+            "read from its stream (404 before it was created)",
+        ),
+    ] = None,
+) -> Response:
+    parsed_id = parse_shipment_id(shipment_id)
+    if as_of is not None:
+        return as_of_response(svc, parsed_id, as_of, if_none_match)
+    found = svc.view.get(parsed_id)
+    if found is None:
+        raise ShipmentNotFound(parsed_id)
+    version, document = found
+    etag = etag_header(parsed_id, version)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if if_none_match is not None and if_none_match_matches(
+        parse_condition(if_none_match), parsed_id, version
+    ):
+        return Response(status_code=304, headers=headers)
+    return Response(content=document, media_type="application/json", headers=headers)
+
+
+@router.put(
+    "/{shipment_id}",
+    summary="Replace every client-writable field (conditional)",
+    response_model=None,
+    responses={
+        200: shipment_answer("Replaced (or unchanged)"),
+        **PRECONDITION_PROBLEMS,
+        **WRITE_PROBLEMS,
+    },
+    openapi_extra=request_body(
+        (JSON,), "All client-writable fields; optional ones left out become null."
+    ),
+)
+async def replace_shipment(
+    shipment_id: str,
+    request: Request,
+    svc: ServicesDep,
+    principal: WriterDep,
+    rid: RequestIdDep,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
+    idempotency_key: IdempotencyKey = None,
+    x_request_id: RequestIdHeader = None,
+) -> Response:
+    parsed_id = parse_shipment_id(shipment_id)
+    write = await _write_request(
+        request, svc, principal, rid, idempotency_key, if_match, if_none_match
+    )
+    return await ShipmentWrites(svc.shipments).replace(parsed_id, write)
+
+
+@router.patch(
+    "/{shipment_id}",
+    summary="Change some fields with a JSON merge patch (conditional)",
+    response_model=None,
+    responses={
+        200: shipment_answer("Patched (or unchanged)"),
+        **PRECONDITION_PROBLEMS,
+        **WRITE_PROBLEMS,
+    },
+    openapi_extra=request_body(
+        (MERGE_PATCH, JSON),
+        "RFC 7396 merge patch: members set to null are cleared.",
+        "ShipmentPatch",
+    ),
+)
+async def patch_shipment(
+    shipment_id: str,
+    request: Request,
+    svc: ServicesDep,
+    principal: WriterDep,
+    rid: RequestIdDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+    x_request_id: RequestIdHeader = None,
+) -> Response:
+    parsed_id = parse_shipment_id(shipment_id)
+    write = await _write_request(request, svc, principal, rid, idempotency_key, if_match)
+    return await ShipmentWrites(svc.shipments).patch(parsed_id, write)

@@ -1,0 +1,265 @@
+"""The one implementation of every write: preconditions → decision → append → answer.
+
+Every door — the FastAPI routes and the path in front of FastAPI
+(``api.edge.writes``) — calls ``ShipmentWrites``; nothing else decides a write.
+
+A write is a ``WriteCommand`` whose decision runs on the group committer's
+thread, inside the append transaction, on the shipment's current state read
+there with its row locked (``infrastructure.group_commit``). The request is
+awaited in the event loop; no worker thread holds it. The decision follows
+RFC 9110 and API.md in order: idempotent replay (before anything else, by the
+committer) → 404 → 428/412 (preconditions, on the current version) → 415 →
+400/422 (content) → 409 (domain rules) → append. What does not depend on the
+current state (the media type, the JSON, a PUT's validation) is worked out in
+the loop beforehand, and raised by the decision in its place in that order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from api.http.etags import etag_header, if_match_passes, if_none_match_matches, parse_condition
+from api.http.idempotency_keys import request_fingerprint
+from api.http.problems import HttpProblem
+from api.http.shipment_input import (
+    JSON,
+    MERGE_PATCH,
+    apply_merge_patch,
+    check_server_owned,
+    parse_json_object,
+    reject_server_owned,
+    require_content_type,
+    to_domain,
+    validate_write,
+)
+from api.plumbing.principals import Principal
+from domain.details import ShipmentDetails
+from domain.shipment import Shipment
+from domain.values import Status
+from infrastructure.errors import ShipmentNotFound, StoreUnavailable, VersionConflict
+from infrastructure.idempotency import IdempotencyClaim, IdempotencyRecord
+from infrastructure.shipment_service import ShipmentService
+from infrastructure.write_commands import WriteCommand, WriteOutcome
+from projections.shipment_document import encode_document, shipment_document
+
+Requested = tuple[ShipmentDetails, Status | None]
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """What a door hands over: the raw request parts that matter to a write."""
+
+    method: str
+    path: str
+    body: bytes
+    content_type: str | None
+    principal: Principal
+    request_id: str
+    idempotency_key: str | None = None
+    if_match: str | None = None
+    if_none_match: str | None = None
+
+
+def shipment_response(shipment: Shipment, status_code: int = 200) -> Response:
+    """The representation of ``shipment`` with its ETag (and Location when created)."""
+    headers = {"ETag": etag_header(shipment.id, shipment.version)}
+    if status_code == 201:
+        headers["Location"] = f"/v1/shipments/{shipment.id}"
+    return Response(
+        content=encode_document(shipment),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def parse_shipment_id(text: str) -> UUID:
+    """A malformed id names no shipment: 404, never 500."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise HttpProblem(404, "no such shipment") from None
+
+
+class ShipmentWrites:
+    """Create, replace and merge-patch, each as at most one appended event."""
+
+    def __init__(self, service: ShipmentService) -> None:
+        self._service = service
+
+    async def create(self, request: WriteRequest) -> Response:
+        prepared = _Prepared.of(lambda: _new_shipment_body(request))
+
+        def decide(_: Shipment | None) -> Shipment:
+            details, _status = prepared.result()
+            return Shipment(details, request.principal.subject, request.request_id)
+
+        outcome = await self._execute(WriteCommand(None, decide, _claim(request, 201)))
+        return await self._answer(outcome, 201)
+
+    async def replace(self, shipment_id: UUID, request: WriteRequest) -> Response:
+        body = _Prepared.of(lambda: _json_body(request, (JSON,)))
+        # A PUT's body is the whole new state: it is validated here, against nothing.
+        validated = _Prepared.of(lambda: to_domain(validate_write(body.result())))
+
+        def requested(current: dict[str, Any]) -> Requested:
+            check_server_owned(body.result(), current)
+            result: Requested = validated.result()
+            return result
+
+        return await self._revise(shipment_id, request, requested)
+
+    async def patch(self, shipment_id: UUID, request: WriteRequest) -> Response:
+        patch = _Prepared.of(lambda: _merge_patch(request))
+
+        def requested(current: dict[str, Any]) -> Requested:
+            merged: dict[str, Any] = apply_merge_patch(current, patch.result())
+            check_server_owned(merged, current)
+            return to_domain(validate_write(merged))
+
+        return await self._revise(shipment_id, request, requested)
+
+    async def _revise(
+        self,
+        shipment_id: UUID,
+        request: WriteRequest,
+        requested: Callable[[dict[str, Any]], Requested],
+    ) -> Response:
+        def decide(current: Shipment | None) -> Shipment:
+            if current is None:
+                raise ShipmentNotFound(shipment_id)
+            _check_preconditions(current, request)
+            details, status = requested(shipment_document(current))
+            current.revise(details, status, request.principal.subject, request.request_id)
+            return current
+
+        outcome = await self._execute(WriteCommand(shipment_id, decide, _claim(request, 200)))
+        return await self._answer(outcome, 200)
+
+    async def _execute(self, command: WriteCommand) -> WriteOutcome:
+        """Queue the write on the committer and await its outcome without a worker thread."""
+        loop = asyncio.get_running_loop()
+        settled: asyncio.Future[WriteOutcome] = loop.create_future()
+
+        def notify(outcome: WriteOutcome) -> None:  # on the committer's thread
+            loop.call_soon_threadsafe(_settle, settled, outcome)
+
+        try:
+            self._service.submit(command, notify)
+        except RuntimeError as closed:  # shutting down: nothing was queued
+            raise StoreUnavailable(str(closed)) from closed
+        return await settled
+
+    async def _answer(self, outcome: WriteOutcome, status_code: int) -> Response:
+        if outcome.error is not None:
+            raise outcome.error
+        if outcome.replay is not None:
+            return await self._replayed(outcome.replay)
+        assert outcome.shipment is not None
+        return shipment_response(outcome.shipment, status_code if outcome.appended else 200)
+
+    async def _replayed(self, record: IdempotencyRecord) -> Response:
+        """The original answer of the write already made with this key.
+
+        Its body is the state at the version that write produced, read from the
+        stream, so it is byte for byte what the write answered.
+        """
+        shipment = await run_in_threadpool(
+            self._service.load_version, record.shipment_id, record.version
+        )
+        return shipment_response(shipment, record.status_code)
+
+
+class _Prepared:
+    """A value worked out in the event loop, or the refusal it met, raised when asked for.
+
+    The decision asks for it only once the preconditions passed, so a stale tag
+    is 412 even when the body is also malformed (RFC 9110 §13.2.1).
+    """
+
+    def __init__(self, value: Any = None, error: Exception | None = None) -> None:
+        self._value = value
+        self._error = error
+
+    @classmethod
+    def of(cls, compute: Callable[[], Any]) -> _Prepared:
+        try:
+            return cls(compute())
+        except Exception as error:  # noqa: BLE001 - kept, and raised in its turn
+            return cls(error=error)
+
+    def result(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _json_body(request: WriteRequest, accepted: tuple[str, ...]) -> dict[str, Any]:
+    require_content_type(request.content_type, accepted)
+    return parse_json_object(request.body)
+
+
+def _merge_patch(request: WriteRequest) -> dict[str, Any]:
+    patch = _json_body(request, (MERGE_PATCH, JSON))
+    if "status" in patch and patch["status"] is None:
+        raise HttpProblem(
+            422,
+            "status cannot be removed",
+            type_="/problems/invalid-request",
+            errors=[{"field": "status", "reason": "cannot be null"}],
+        )
+    return patch
+
+
+def _new_shipment_body(request: WriteRequest) -> Requested:
+    body = _json_body(request, (JSON,))
+    reject_server_owned(body)
+    details, status = to_domain(validate_write(body))
+    if status is not None:
+        raise HttpProblem(
+            422,
+            "a new shipment is always DRAFT; leave status out",
+            type_="/problems/invalid-request",
+            errors=[{"field": "status", "reason": "cannot be set on create"}],
+        )
+    return details, status
+
+
+def _check_preconditions(shipment: Shipment, request: WriteRequest) -> None:
+    """428 without If-Match; 412 unless it names the current version (``*`` always does)."""
+    if request.if_none_match is not None and if_none_match_matches(
+        parse_condition(request.if_none_match), shipment.id, shipment.version
+    ):
+        raise VersionConflict(shipment.id, shipment.version)
+    if request.if_match is None:
+        raise HttpProblem(
+            428,
+            "this write needs an If-Match header with the shipment's current ETag",
+            headers={"ETag": etag_header(shipment.id, shipment.version)},
+        )
+    if not if_match_passes(parse_condition(request.if_match), shipment.id, shipment.version):
+        raise VersionConflict(shipment.id, shipment.version)
+
+
+def _claim(request: WriteRequest, status_code: int) -> IdempotencyClaim | None:
+    if request.idempotency_key is None:
+        return None
+    return IdempotencyClaim(
+        principal=request.principal.subject,
+        key=request.idempotency_key,
+        fingerprint=request_fingerprint(request.method, request.path, request.body),
+        status_code=status_code,
+    )
+
+
+def _settle(settled: asyncio.Future[WriteOutcome], outcome: WriteOutcome) -> None:
+    """Complete an awaited write (unless its request was cancelled meanwhile)."""
+    if not settled.done():
+        settled.set_result(outcome)

@@ -1,0 +1,1 @@
+"""Request plumbing every door shares: request ids, the access log, metrics, authentication."""
