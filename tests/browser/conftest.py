@@ -79,9 +79,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium for the browser tests, closed after them.
+
+    Package scope, not session: Playwright's sync API keeps an event loop running in
+    this thread while it is open, and later tests call ``asyncio.run``.
+    """
     if sync_playwright is None:
         unavailable("playwright is not installed (pip install -e '.[dev]')")
     executable = chromium_executable()
