@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from starlette.types import Receive, Scope, Send
 
 from api.access_log import AccessLog, configure_logging
@@ -15,12 +13,12 @@ from api.auth import build_authenticator
 from api.fast_reads import ShipmentReadFastPath
 from api.fast_writes import ShipmentWriteFastPath
 from api.header_folding import ListHeaderFoldingMiddleware
+from api.openapi_document import openapi_document
 from api.problems import install_problem_handlers
 from api.request_ids import RequestIdMiddleware
 from api.request_metrics import ServiceMetrics
 from api.request_observer import RequestObserverMiddleware
 from api.routers import events, health, history, metrics, shipment_list, shipments
-from api.schemas import ShipmentCreate, ShipmentPatch, ShipmentWrite
 from api.view_runners import start_view_runners
 from api.wiring import Services, build_services, open_document_reads
 from infrastructure.settings import Settings
@@ -99,28 +97,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(events.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
 
 def create_app_from_env() -> FastAPI:
     """Entry point for ``uvicorn --factory`` (each worker process builds its own app)."""
     return create_app(Settings())
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus the request-body models that routes read themselves."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for body_model in (ShipmentCreate, ShipmentWrite, ShipmentPatch):
-        body_schema = body_model.model_json_schema(
-            by_alias=True, ref_template="#/components/schemas/{model}"
-        )
-        components.update(body_schema.pop("$defs", {}))
-        components[body_model.__name__] = body_schema
-    app.openapi_schema = schema
-    return schema

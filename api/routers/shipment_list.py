@@ -11,9 +11,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from api.dependencies import ReaderDep, ServicesDep
-from api.openapi_docs import COMMON_PROBLEMS
+from api.openapi_docs import COMMON_PROBLEMS, CURSOR_SCHEMA, NotSent
 from api.problems import validation_problem
-from api.schemas import ShipmentOut
+from api.schemas import STATE_CODES, ShipmentOut
 from domain.values import US_STATE_CODES, ShipmentType, Status
 from projections.shipment_list import (
     DEFAULT_LIMIT,
@@ -56,6 +56,7 @@ class ShipmentPage(BaseModel):
 
 @router.get(
     "",
+    operation_id="listShipments",
     summary="List and search shipments (from the view)",
     description="Filters combine with AND; date bounds are inclusive. `sort=updatedAt` "
     "(default) lists the most recently changed first; `sort=deliveryDate` the soonest "
@@ -72,20 +73,35 @@ def list_shipments(
     request: Request,
     svc: ServicesDep,
     principal: ReaderDep,
-    status: Annotated[Status | None, Query()] = None,
-    shipment_type: Annotated[ShipmentType | None, Query(alias="shipmentType")] = None,
+    status: Annotated[Status | NotSent, Query()] = None,
+    shipment_type: Annotated[ShipmentType | NotSent, Query(alias="shipmentType")] = None,
     destination_state: Annotated[
-        str | None, Query(alias="destinationState", description="Two-letter US state code")
+        str | NotSent,
+        Query(
+            alias="destinationState",
+            description="Two-letter US state code",
+            json_schema_extra={"enum": STATE_CODES},
+        ),
     ] = None,
-    delivery_date_from: Annotated[date | None, Query(alias="deliveryDateFrom")] = None,
-    delivery_date_to: Annotated[date | None, Query(alias="deliveryDateTo")] = None,
+    delivery_date_from: Annotated[
+        date | NotSent,
+        Query(alias="deliveryDateFrom", description="Inclusive; not after deliveryDateTo"),
+    ] = None,
+    delivery_date_to: Annotated[date | NotSent, Query(alias="deliveryDateTo")] = None,
     updated_since: Annotated[
-        AwareDatetime | None,
+        AwareDatetime | NotSent,
         Query(alias="updatedSince", description="RFC 3339 with a zone, e.g. 2020-05-01T00:00:00Z"),
     ] = None,
     sort: Annotated[SortOrder, Query()] = SortOrder.UPDATED_AT,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
+    cursor: Annotated[
+        str | NotSent,
+        Query(
+            description="The nextCursor of the previous page, as issued for the same sort; "
+            "a cursor this list did not issue is a 422",
+            json_schema_extra=CURSOR_SCHEMA,
+        ),
+    ] = None,
 ) -> Response:
     _refuse_unknown_parameters(request)
     problems: list[dict[str, str]] = []
