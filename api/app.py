@@ -6,14 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.access_log import AccessLog, configure_logging
+from api.allowed_methods import install_allow_header
 from api.auth import build_authenticator
+from api.cors import cross_origin_layer
 from api.fast_reads import ShipmentReadFastPath
 from api.fast_writes import ShipmentWriteFastPath
 from api.header_folding import ListHeaderFoldingMiddleware
 from api.openapi_document import openapi_document
+from api.problem_pages import router as problem_pages
 from api.problems import install_problem_handlers
 from api.request_ids import RequestIdMiddleware
 from api.request_metrics import ServiceMetrics
@@ -42,8 +45,16 @@ class ShipmentsApp(FastAPI):
 
     fast_reads: ShipmentReadFastPath | None = None
     fast_writes: ShipmentWriteFastPath | None = None
+    cross_origin: ASGIApp | None = None  # CORS around everything below (``api.cors``)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.cross_origin is not None:
+            await self.cross_origin(scope, receive, send)
+        else:
+            await self.answer(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The fast paths, then the full app."""
         if self.fast_reads is not None and await self.fast_reads.answer(scope, receive, send):
             return
         if self.fast_writes is not None:
@@ -90,13 +101,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(RequestObserverMiddleware, observers=observers)
     app.fast_reads = ShipmentReadFastPath(app.state, observers)
     app.fast_writes = ShipmentWriteFastPath(app.state, observers)
+    app.cross_origin = cross_origin_layer(settings, app.answer)
     install_problem_handlers(app)
+    install_allow_header(app)
     app.include_router(shipments.router)
     app.include_router(shipment_list.router)
     app.include_router(history.router)
     app.include_router(events.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(problem_pages)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
