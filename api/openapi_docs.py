@@ -160,7 +160,7 @@ IF_MATCH_REQUIRED: dict[str, Any] = {
             "required": True,
             "description": 'The ETag you read: "tag", a bare tag, a list of tags, or * '
             "(any current version). Weak tags never match. Without it: 428.",
-            "schema": {"type": "string", "minLength": 1},
+            "schema": {"type": "string"},
             "example": f'"{SHIPMENT_ETAG}"',
         }
     ]

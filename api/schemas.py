@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from pydantic.json_schema import SkipJsonSchema
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from domain.values import (
     MAX_REMARKS_LENGTH,

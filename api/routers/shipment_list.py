@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from api.dependencies import ReaderDep, ServicesDep
 from api.openapi_docs import COMMON_PROBLEMS, CURSOR_SCHEMA, NotSent
 from api.problems import validation_problem
 from api.schemas import STATE_CODES, ShipmentOut
+from api.wire_formats import FullDate, Rfc3339Instant
 from domain.values import US_STATE_CODES, ShipmentType, Status
 from projections.shipment_list import (
     DEFAULT_LIMIT,
@@ -84,12 +84,12 @@ def list_shipments(
         ),
     ] = None,
     delivery_date_from: Annotated[
-        date | NotSent,
+        FullDate | NotSent,
         Query(alias="deliveryDateFrom", description="Inclusive; not after deliveryDateTo"),
     ] = None,
-    delivery_date_to: Annotated[date | NotSent, Query(alias="deliveryDateTo")] = None,
+    delivery_date_to: Annotated[FullDate | NotSent, Query(alias="deliveryDateTo")] = None,
     updated_since: Annotated[
-        AwareDatetime | NotSent,
+        Rfc3339Instant | NotSent,
         Query(alias="updatedSince", description="RFC 3339 with a zone, e.g. 2020-05-01T00:00:00Z"),
     ] = None,
     sort: Annotated[SortOrder, Query()] = SortOrder.UPDATED_AT,
