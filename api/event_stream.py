@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import anyio
 from pydantic import BeforeValidator, WithJsonSchema
-from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from infrastructure.change_feed import ChangeFeed
@@ -37,7 +36,7 @@ def _decimal_digits(value: object) -> object:
 
 
 LastEventId = Annotated[
-    int | SkipJsonSchema[None],
+    int | None,
     BeforeValidator(_decimal_digits),
     WithJsonSchema({"type": "string", "pattern": f"^[0-9]{{1,{MAX_EVENT_ID_DIGITS}}}$"}),
 ]

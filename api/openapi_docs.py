@@ -10,13 +10,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic.json_schema import SkipJsonSchema
 
 from api.idempotency_keys import KEY_MAX_LENGTH, KEY_PATTERN
 from api.schemas import Problem, ShipmentOut
-
-# An optional parameter that is either sent or left out: never "null" on the wire.
-NotSent = SkipJsonSchema[None]
 
 ShipmentIdPath = Annotated[
     str,

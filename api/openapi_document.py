@@ -33,6 +33,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         tags=TAGS,
     )
+    _parameters_are_sent_or_left_out(schema)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for body_model in (ShipmentCreate, ShipmentWrite, ShipmentPatch):
         body_schema = body_model.model_json_schema(
@@ -42,6 +43,22 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         components[body_model.__name__] = body_schema
     app.openapi_schema = schema
     return schema
+
+
+def _parameters_are_sent_or_left_out(schema: dict[str, Any]) -> None:
+    """``X | None`` parameters: document ``X``, optional; a header or query is never null.
+
+    (Declared ``X | None`` so that errors name the parameter, not a union member.)
+    """
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                declared = parameter.get("schema", {})
+                branches = declared.get("anyOf", [])
+                kept = [branch for branch in branches if branch != {"type": "null"}]
+                if len(branches) == 2 and len(kept) == 1:
+                    declared.pop("anyOf")
+                    parameter["schema"] = {**kept[0], **declared}
 
 
 def document_text(app: FastAPI) -> str:

@@ -38,6 +38,19 @@ _NOT_BLANK: JsonDict = {"pattern": r"\S"}
 # Server-owned members: a client may echo them back unchanged, never set them.
 _SERVER_OWNED: JsonDict = {"readOnly": True}
 
+
+def _never_null(schema: JsonDict) -> None:
+    """Document an optional member without null: the server refuses an explicit null."""
+    branches = schema.pop("anyOf", [])
+    assert isinstance(branches, list)
+    kept = [branch for branch in branches if branch != {"type": "null"}]
+    schema.pop("default", None)  # left out means "unchanged", not null
+    if len(kept) == 1 and isinstance(kept[0], dict):
+        schema.update(kept[0])
+    else:
+        schema["anyOf"] = kept
+
+
 _INPUT = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid", strict=True)
 _OUTPUT = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
@@ -90,7 +103,9 @@ class ShipmentWrite(ShipmentCreate):
     """
 
     status: Status | None = Field(
-        default=None, description="Left out: unchanged. Must follow the status machine."
+        default=None,
+        description="Left out: unchanged. Must follow the status machine. Never null.",
+        json_schema_extra=_never_null,
     )
     # Server-owned: accepted only when equal to the current values.
     id: Any = Field(

@@ -14,7 +14,7 @@ from pydantic import Field
 from api.dependencies import ReaderDep, ServicesDep
 from api.event_stream import LastEventId, follow_feed
 from api.history_models import FeedPage
-from api.openapi_docs import COMMON_PROBLEMS, NotSent
+from api.openapi_docs import COMMON_PROBLEMS
 from infrastructure.change_feed import ChangeFeed
 from infrastructure.event_store import MAX_POSITION
 from projections.event_payloads import feed_item
@@ -91,7 +91,7 @@ async def stream_events(
     principal: ReaderDep,
     after: After = 0,
     limit: Annotated[
-        Annotated[int, Field(ge=1)] | NotSent,
+        Annotated[int, Field(ge=1)] | None,
         Query(description="End the stream after this many events"),
     ] = None,
     follow: Annotated[

@@ -13,7 +13,6 @@ from api.history_models import HistoryPage
 from api.openapi_docs import (
     COMMON_PROBLEMS,
     ETAG_HEADER,
-    NotSent,
     ShipmentIdPath,
     problem,
     shipment_answer,
@@ -80,7 +79,7 @@ def shipment_version(
     svc: ServicesDep,
     principal: ReaderDep,
     if_none_match: Annotated[
-        str | NotSent,
+        str | None,
         Header(
             alias="If-None-Match", description="A tag you hold: 304 while it names this version"
         ),

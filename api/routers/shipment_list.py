@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from api.dependencies import ReaderDep, ServicesDep
-from api.openapi_docs import COMMON_PROBLEMS, CURSOR_SCHEMA, NotSent
+from api.openapi_docs import COMMON_PROBLEMS, CURSOR_SCHEMA
 from api.problems import validation_problem
 from api.schemas import STATE_CODES, ShipmentOut
 from api.wire_formats import FullDate, Rfc3339Instant
@@ -73,10 +73,10 @@ def list_shipments(
     request: Request,
     svc: ServicesDep,
     principal: ReaderDep,
-    status: Annotated[Status | NotSent, Query()] = None,
-    shipment_type: Annotated[ShipmentType | NotSent, Query(alias="shipmentType")] = None,
+    status: Annotated[Status | None, Query()] = None,
+    shipment_type: Annotated[ShipmentType | None, Query(alias="shipmentType")] = None,
     destination_state: Annotated[
-        str | NotSent,
+        str | None,
         Query(
             alias="destinationState",
             description="Two-letter US state code",
@@ -84,18 +84,18 @@ def list_shipments(
         ),
     ] = None,
     delivery_date_from: Annotated[
-        FullDate | NotSent,
+        FullDate | None,
         Query(alias="deliveryDateFrom", description="Inclusive; not after deliveryDateTo"),
     ] = None,
-    delivery_date_to: Annotated[FullDate | NotSent, Query(alias="deliveryDateTo")] = None,
+    delivery_date_to: Annotated[FullDate | None, Query(alias="deliveryDateTo")] = None,
     updated_since: Annotated[
-        Rfc3339Instant | NotSent,
+        Rfc3339Instant | None,
         Query(alias="updatedSince", description="RFC 3339 with a zone, e.g. 2020-05-01T00:00:00Z"),
     ] = None,
     sort: Annotated[SortOrder, Query()] = SortOrder.UPDATED_AT,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | NotSent,
+        str | None,
         Query(
             description="The nextCursor of the previous page, as issued for the same sort; "
             "a cursor this list did not issue is a 422",

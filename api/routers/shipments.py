@@ -21,7 +21,6 @@ from api.openapi_docs import (
     IF_MATCH_REQUIRED,
     PRECONDITION_PROBLEMS,
     WRITE_PROBLEMS,
-    NotSent,
     ShipmentIdPath,
     problem,
     request_body,
@@ -44,9 +43,9 @@ router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 
 # Declared required in the document (``IF_MATCH_REQUIRED``); read as optional, so that
 # its absence is answered by the write itself: 428 with the current ETag.
-IfMatch = Annotated[str | NotSent, Header(alias="If-Match", include_in_schema=False)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", include_in_schema=False)]
 IfNoneMatch = Annotated[
-    str | NotSent,
+    str | None,
     Header(
         alias="If-None-Match",
         description="A tag you hold (or *): a read answers 304 while it is current; "
@@ -54,7 +53,7 @@ IfNoneMatch = Annotated[
     ),
 ]
 IdempotencyKey = Annotated[
-    str | NotSent,
+    str | None,
     Header(
         alias="Idempotency-Key",
         description="Retry safely: a retry with the key of an applied write "
@@ -63,11 +62,11 @@ IdempotencyKey = Annotated[
     ),
 ]
 RequestIdHeader = Annotated[
-    str | NotSent,
+    str | None,
     Header(alias="X-Request-ID", description="Echoed, and stored on the event as requestId."),
 ]
 AsOf = Annotated[
-    str | NotSent,
+    str | None,
     Query(
         alias="asOf",
         description="RFC 3339 instant with a time zone: the shipment as it was then, "
