@@ -1,12 +1,13 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    install into .venv and serve on http://127.0.0.1:8000 (SQLite file ./shipments.db)
 #   make test   install into .venv, lint, type-check and run the whole suite
+# After changing a route or a schema: make openapi (rewrites docs/openapi.json).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,9 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+openapi: $(STAMP)
+	$(BIN)/shipments openapi --output docs/openapi.json
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

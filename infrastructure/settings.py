@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -90,3 +91,20 @@ class Settings(BaseSettings):
         description="How long a server trusts its copy of the token list (and so how long a "
         "revoked token may still be accepted).",
     )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Browser origins allowed to call the API (CORS), comma-separated or a "
+        'JSON list, e.g. "https://app.example.com,https://admin.example.com"; "*" for any. '
+        "Empty (the default): no CORS headers at all.",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        """Accept "a,b" and '["a","b"]' from the environment, as well as a list."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]

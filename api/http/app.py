@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.console import routes as console
 from api.edge.reads import ShipmentReadFastPath
 from api.edge.writes import ShipmentWriteFastPath
+from api.http.allowed_methods import install_allow_header
+from api.http.openapi_document import openapi_document
+from api.http.problem_pages import router as problem_pages
 from api.http.problems import install_problem_handlers
 from api.http.routers import events, health, history, metrics, shipment_list, shipments
-from api.http.schemas import ShipmentCreate, ShipmentPatch, ShipmentWrite
 from api.plumbing.access_log import AccessLog, configure_logging
 from api.plumbing.auth import build_authenticator
+from api.plumbing.cors import cross_origin_layer
 from api.plumbing.header_folding import ListHeaderFoldingMiddleware
 from api.plumbing.request_ids import RequestIdMiddleware
 from api.plumbing.request_metrics import ServiceMetrics
@@ -38,15 +39,24 @@ the others get **412** with the current tag. Errors are `application/problem+jso
 class ShipmentsApp(FastAPI):
     """The FastAPI app, with the most frequent requests answered in front of it.
 
-    Plain reads of one shipment and writes that cached state settles: see
-    ``api.edge.reads`` and ``api.edge.writes``. Every request they decline, having
-    sent and written nothing, takes the full app.
+    Plain reads and writes of one shipment: see ``api.edge.reads`` and
+    ``api.edge.writes``, which call the very behaviour the routes call. Every
+    request they decline, having sent and read nothing it cannot hand back, takes
+    the full app.
     """
 
     fast_reads: ShipmentReadFastPath | None = None
     fast_writes: ShipmentWriteFastPath | None = None
+    cross_origin: ASGIApp | None = None  # CORS around everything below (``api.plumbing.cors``)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.cross_origin is not None:
+            await self.cross_origin(scope, receive, send)
+        else:
+            await self.answer(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The fast paths, then the full app."""
         if self.fast_reads is not None and await self.fast_reads.answer(scope, receive, send):
             return
         if self.fast_writes is not None:
@@ -93,7 +103,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(RequestObserverMiddleware, observers=observers)
     app.fast_reads = ShipmentReadFastPath(app.state, observers)
     app.fast_writes = ShipmentWriteFastPath(app.state, observers)
+    app.cross_origin = cross_origin_layer(settings, app.answer)
     install_problem_handlers(app)
+    install_allow_header(app)
     app.include_router(shipments.router)
     app.include_router(shipment_list.router)
     app.include_router(history.router)
@@ -101,28 +113,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(console.router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.include_router(problem_pages)
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
 
 def create_app_from_env() -> FastAPI:
     """Entry point for ``uvicorn --factory`` (each worker process builds its own app)."""
     return create_app(Settings())
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus the request-body models that routes read themselves."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for body_model in (ShipmentCreate, ShipmentWrite, ShipmentPatch):
-        body_schema = body_model.model_json_schema(
-            by_alias=True, ref_template="#/components/schemas/{model}"
-        )
-        components.update(body_schema.pop("$defs", {}))
-        components[body_model.__name__] = body_schema
-    app.openapi_schema = schema
-    return schema

@@ -11,14 +11,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
+from pydantic import BeforeValidator, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from infrastructure.change_feed import ChangeFeed
 from infrastructure.errors import StoreUnavailable
 from projections.event_payloads import feed_item
+
+# A position is at most 18 digits here (the store's positions stop at 2**63 - 1,
+# which no stream comes near): a length the document can state exactly.
+MAX_EVENT_ID_DIGITS = 18
+
+
+def _decimal_digits(value: object) -> object:
+    """Only what an ``id:`` line of this stream can hold: no sign, space or separator."""
+    if isinstance(value, str) and not (
+        value.isascii() and value.isdigit() and len(value) <= MAX_EVENT_ID_DIGITS
+    ):
+        raise ValueError(f"must be 1 to {MAX_EVENT_ID_DIGITS} decimal digits")
+    return value
+
+
+LastEventId = Annotated[
+    int | None,
+    BeforeValidator(_decimal_digits),
+    WithJsonSchema({"type": "string", "pattern": f"^[0-9]{{1,{MAX_EVENT_ID_DIGITS}}}$"}),
+]
+"""The ``Last-Event-ID`` header: the position of the last event the client saw."""
 
 PAGE_SIZE = 200
 POLL_SECONDS = 0.5

@@ -9,15 +9,21 @@ import orjson
 
 from api.http.problems import HttpProblem
 
-_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Printable ASCII without space (%x21-7E), 1 to 255 of them. The OpenAPI document
+# declares the key with these same values (``api.http.openapi_docs``).
+KEY_PATTERN = r"^[!-~]+$"
+KEY_MAX_LENGTH = 255
+_VALID_KEY = re.compile(KEY_PATTERN)
 
 
 def validated_key(header: str | None) -> str | None:
     """The key, if sent; 400 if it is empty, too long or not printable ASCII."""
     if header is None:
         return None
-    if not _VALID_KEY.match(header):
-        raise HttpProblem(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
+    if len(header) > KEY_MAX_LENGTH or not _VALID_KEY.fullmatch(header):
+        raise HttpProblem(
+            400, f"Idempotency-Key must be 1 to {KEY_MAX_LENGTH} printable ASCII characters"
+        )
     return header
 
 

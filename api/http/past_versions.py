@@ -31,7 +31,7 @@ _LATEST = datetime.max.replace(tzinfo=UTC)
 
 def parse_instant(text: str, field: str = "asOf") -> datetime:
     """An RFC 3339 timestamp with its time zone, in UTC; anything else is a 422 naming ``field``."""
-    moment = _rfc3339_moment(text)
+    moment = rfc3339_moment(text)
     if moment is None:
         raise validation_problem(
             [
@@ -48,7 +48,8 @@ def parse_instant(text: str, field: str = "asOf") -> datetime:
         return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else _LATEST
 
 
-def _rfc3339_moment(text: str) -> datetime | None:
+def rfc3339_moment(text: str) -> datetime | None:
+    """The instant an RFC 3339 timestamp with a zone names, or None for any other text."""
     if not _RFC3339.match(text):
         return None
     normalised = text.upper().replace(" ", "T").replace("Z", "+00:00")

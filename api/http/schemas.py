@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
 from domain.values import (
@@ -21,12 +22,34 @@ from domain.values import (
     MIN_WEIGHT_LBS,
     POSTAL_CODE_PATTERN,
     STATE_CODE_PATTERN,
+    US_STATE_CODES,
     ShipmentType,
     Status,
 )
 
 # A member that may be left out but not sent as null (the schema shows no null).
 Absent = SkipJsonSchema[None]
+
+# What the domain checks beyond pydantic, stated in the schema too: a state code
+# from the list, and a required text that is not blank.
+STATE_CODES = sorted(US_STATE_CODES)
+_KNOWN_STATE: JsonDict = {"enum": list(STATE_CODES)}
+_NOT_BLANK: JsonDict = {"pattern": r"\S"}
+# Server-owned members: a client may echo them back unchanged, never set them.
+_SERVER_OWNED: JsonDict = {"readOnly": True}
+
+
+def _never_null(schema: JsonDict) -> None:
+    """Document an optional member without null: the server refuses an explicit null."""
+    branches = schema.pop("anyOf", [])
+    assert isinstance(branches, list)
+    kept = [branch for branch in branches if branch != {"type": "null"}]
+    schema.pop("default", None)  # left out means "unchanged", not null
+    if len(kept) == 1 and isinstance(kept[0], dict):
+        schema.update(kept[0])
+    else:
+        schema["anyOf"] = kept
+
 
 _INPUT = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid", strict=True)
 _OUTPUT = ConfigDict(alias_generator=to_camel, populate_by_name=True)
@@ -37,10 +60,21 @@ class AddressIn(BaseModel):
 
     model_config = _INPUT
 
-    street_address1: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    street_address1: Annotated[
+        str, Field(min_length=1, max_length=MAX_TEXT_LENGTH, json_schema_extra=_NOT_BLANK)
+    ]
     street_address2: Annotated[str | None, Field(max_length=MAX_TEXT_LENGTH)] = None
-    city: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)]
-    state: Annotated[str, Field(pattern=STATE_CODE_PATTERN, description="USPS state code")]
+    city: Annotated[
+        str, Field(min_length=1, max_length=MAX_TEXT_LENGTH, json_schema_extra=_NOT_BLANK)
+    ]
+    state: Annotated[
+        str,
+        Field(
+            pattern=STATE_CODE_PATTERN,
+            description="USPS state code",
+            json_schema_extra=_KNOWN_STATE,
+        ),
+    ]
     postal_code: Annotated[str, Field(pattern=POSTAL_CODE_PATTERN)]
 
 
@@ -69,14 +103,26 @@ class ShipmentWrite(ShipmentCreate):
     """
 
     status: Status | None = Field(
-        default=None, description="Left out: unchanged. Must follow the status machine."
+        default=None,
+        description="Left out: unchanged. Must follow the status machine. Never null.",
+        json_schema_extra=_never_null,
     )
     # Server-owned: accepted only when equal to the current values.
-    id: Any = Field(default=None, description="Server-owned; ignored if unchanged.")
-    e_tag: Any = Field(default=None, alias="eTag", description="Server-owned.")
-    version: Any = Field(default=None, description="Server-owned.")
-    created_at: Any = Field(default=None, description="Server-owned.")
-    updated_at: Any = Field(default=None, description="Server-owned.")
+    id: Any = Field(
+        default=None,
+        description="Server-owned; ignored if unchanged.",
+        json_schema_extra=_SERVER_OWNED,
+    )
+    e_tag: Any = Field(
+        default=None, alias="eTag", description="Server-owned.", json_schema_extra=_SERVER_OWNED
+    )
+    version: Any = Field(default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED)
+    created_at: Any = Field(
+        default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED
+    )
+    updated_at: Any = Field(
+        default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED
+    )
 
 
 class AddressPatch(BaseModel):
@@ -88,10 +134,22 @@ class AddressPatch(BaseModel):
     model_config = _INPUT
 
     # Optional, but not nullable: removing a required member leaves the address invalid.
-    street_address1: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)] | Absent = None
+    street_address1: (
+        Annotated[
+            str, Field(min_length=1, max_length=MAX_TEXT_LENGTH, json_schema_extra=_NOT_BLANK)
+        ]
+        | Absent
+    ) = None
     street_address2: Annotated[str | None, Field(max_length=MAX_TEXT_LENGTH)] = None
-    city: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)] | Absent = None
-    state: Annotated[str, Field(pattern=STATE_CODE_PATTERN)] | Absent = None
+    city: (
+        Annotated[
+            str, Field(min_length=1, max_length=MAX_TEXT_LENGTH, json_schema_extra=_NOT_BLANK)
+        ]
+        | Absent
+    ) = None
+    state: (
+        Annotated[str, Field(pattern=STATE_CODE_PATTERN, json_schema_extra=_KNOWN_STATE)] | Absent
+    ) = None
     postal_code: Annotated[str, Field(pattern=POSTAL_CODE_PATTERN)] | Absent = None
 
 
@@ -116,11 +174,21 @@ class ShipmentPatch(BaseModel):
     destination_address: AddressPatch | None = None
     weight_lbs: Annotated[int | None, Field(ge=MIN_WEIGHT_LBS, le=MAX_WEIGHT_LBS)] = None
     customer_remarks: Annotated[str | None, Field(max_length=MAX_REMARKS_LENGTH)] = None
-    id: Any = Field(default=None, description="Server-owned; may only repeat the current value.")
-    e_tag: Any = Field(default=None, alias="eTag", description="Server-owned.")
-    version: Any = Field(default=None, description="Server-owned.")
-    created_at: Any = Field(default=None, description="Server-owned.")
-    updated_at: Any = Field(default=None, description="Server-owned.")
+    id: Any = Field(
+        default=None,
+        description="Server-owned; may only repeat the current value.",
+        json_schema_extra=_SERVER_OWNED,
+    )
+    e_tag: Any = Field(
+        default=None, alias="eTag", description="Server-owned.", json_schema_extra=_SERVER_OWNED
+    )
+    version: Any = Field(default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED)
+    created_at: Any = Field(
+        default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED
+    )
+    updated_at: Any = Field(
+        default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED
+    )
 
 
 class AddressOut(BaseModel):

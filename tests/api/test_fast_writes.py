@@ -1,4 +1,4 @@
-"""The edge door (``api.edge.writes``) answers as the app's route does: it calls the same write.
+"""The edge door (``api.edge.writes``) answers as the route does: it calls the same write.
 
 A write with a query string always goes through the app's route (the edge takes
 only plain writes), which gives the reference answers here.

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http.app import create_app
+from api.http.idempotency_keys import KEY_MAX_LENGTH, KEY_PATTERN
+from api.http.openapi_document import document_text
 from api.http.schemas import ShipmentOut
+from infrastructure.settings import Settings
 from tests.api.conftest import current
 
 ITEM = "/v1/shipments/{shipment_id}"
@@ -86,3 +92,61 @@ def test_every_operation_id_is_unique(spec: dict[str, Any]) -> None:
         if isinstance(operation, dict) and "operationId" in operation
     ]
     assert len(ids) == len(set(ids)), sorted(ids)
+
+
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+OPERATION_IDS = {
+    ("post", "/v1/shipments"): "createShipment",
+    ("get", "/v1/shipments"): "listShipments",
+    ("get", ITEM): "getShipment",
+    ("head", ITEM): "headShipment",
+    ("put", ITEM): "replaceShipment",
+    ("patch", ITEM): "patchShipment",
+    ("get", ITEM + "/history"): "getShipmentHistory",
+    ("get", ITEM + "/versions/{version}"): "getShipmentVersion",
+    ("get", "/v1/events"): "listEvents",
+    ("get", "/v1/events/stream"): "streamEvents",
+    ("get", "/healthz"): "getHealth",
+    ("get", "/readyz"): "getReadiness",
+    ("get", "/metrics"): "getMetrics",
+}
+
+
+def test_every_operation_has_its_stable_readable_operation_id(spec: dict[str, Any]) -> None:
+    found = {
+        (method, path): operation["operationId"]
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert found == OPERATION_IDS
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_if_match_is_required_on_conditional_writes(spec: dict[str, Any], method: str) -> None:
+    assert header_names(spec["paths"][ITEM][method])["If-Match"]["required"] is True
+
+
+def test_idempotency_key_is_documented_as_the_server_checks_it(spec: dict[str, Any]) -> None:
+    key = header_names(spec["paths"]["/v1/shipments"]["post"])["Idempotency-Key"]["schema"]
+    assert (key["minLength"], key["maxLength"], key["pattern"]) == (
+        1,
+        KEY_MAX_LENGTH,
+        KEY_PATTERN,
+    )
+
+
+def test_every_error_answer_is_documented_as_a_problem(spec: dict[str, Any]) -> None:
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if int(status) >= 400 and not (path == "/readyz" and status == "503"):
+                    assert "application/problem+json" in answer["content"], (method, path, status)
+
+
+def test_the_committed_document_is_the_apps(spec: dict[str, Any]) -> None:
+    assert json.loads(COMMITTED.read_text()) == spec, (
+        "docs/openapi.json differs from the app's /openapi.json: "
+        "run `make openapi` (or `shipments openapi -o docs/openapi.json`) and commit it"
+    )
+    app = create_app(Settings())
+    assert COMMITTED.read_text() == document_text(app), "run `make openapi` and commit the result"

@@ -57,8 +57,11 @@ def auth_client(auth_settings: Settings, issued_tokens: IssuedTokens) -> Iterato
 
 @pytest.fixture
 def cached_tokens_client(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """An app that requires tokens and trusts its in-memory list (the default: the
-    edge paths of ``api.edge.reads``/``api.edge.writes`` check tokens only then)."""
+    """An app that requires tokens and trusts its in-memory list.
+
+    The default: the edge doors (``api.edge.reads``, ``api.edge.writes``) check tokens
+    only then.
+    """
     cached = settings.model_copy(update={"token_cache_seconds": 60.0})
     with configured_token_store(cached) as tokens:
         issued = {role: tokens.add(f"{role}-1", role) for role in ("reader", "writer")}

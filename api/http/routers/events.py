@@ -9,9 +9,10 @@ import orjson
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import Field
 
 from api.http.dependencies import ReaderDep, ServicesDep
-from api.http.event_stream import follow_feed
+from api.http.event_stream import LastEventId, follow_feed
 from api.http.history_models import FeedPage
 from api.http.openapi_docs import COMMON_PROBLEMS
 from infrastructure.change_feed import ChangeFeed
@@ -35,6 +36,7 @@ After = Annotated[
 
 @router.get(
     "",
+    operation_id="listEvents",
     summary="The change feed of all shipments, in commit order",
     response_model=None,
     responses={200: {"description": "A page of the feed", "model": FeedPage}, **COMMON_PROBLEMS},
@@ -70,6 +72,7 @@ FEED_EVENT_SCHEMA = {
 
 @router.get(
     "/stream",
+    operation_id="streamEvents",
     summary="The change feed as Server-Sent Events (resumes after Last-Event-ID)",
     description="Each event: `id:` its position, `event:` its type, `data:` the feed item "
     "as JSON. Reconnecting with `Last-Event-ID` resumes right after that position "
@@ -88,13 +91,18 @@ async def stream_events(
     principal: ReaderDep,
     after: After = 0,
     limit: Annotated[
-        int | None, Query(ge=1, description="End the stream after this many events")
+        Annotated[int, Field(ge=1)] | None,
+        Query(description="End the stream after this many events"),
     ] = None,
     follow: Annotated[
         bool, Query(description="false: end the stream once caught up instead of waiting")
     ] = True,
     last_event_id: Annotated[
-        int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_POSITION)
+        LastEventId,
+        Header(
+            alias="Last-Event-ID",
+            description="The id of the last event received: resume right after it",
+        ),
     ] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     start = after if last_event_id is None else last_event_id

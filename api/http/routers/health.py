@@ -14,13 +14,20 @@ from projections.lag import projection_status
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
+@router.get(
+    "/healthz",
+    operation_id="getHealth",
+    summary="Liveness: the process answers",
+    response_model=Health,
+    responses={500: problem("Unexpected error")},
+)
 def healthz() -> Health:
     return Health(status="ok")
 
 
 @router.get(
     "/readyz",
+    operation_id="getReadiness",
     summary="Readiness: the store answers and the views are caught up",
     response_model=Health,
     responses={

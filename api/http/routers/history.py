@@ -10,7 +10,13 @@ from fastapi.responses import Response
 
 from api.http.dependencies import ReaderDep, ServicesDep
 from api.http.history_models import HistoryPage
-from api.http.openapi_docs import COMMON_PROBLEMS, ETAG_HEADER, problem, shipment_answer
+from api.http.openapi_docs import (
+    COMMON_PROBLEMS,
+    ETAG_HEADER,
+    ShipmentIdPath,
+    problem,
+    shipment_answer,
+)
 from api.http.past_versions import version_response
 from api.http.shipment_writes import parse_shipment_id
 from infrastructure.event_store import MAX_POSITION
@@ -28,6 +34,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="At most this m
 
 @router.get(
     "/{shipment_id}/history",
+    operation_id="getShipmentHistory",
     summary="The shipment's events, oldest first, with what each changed",
     response_model=None,
     responses={
@@ -37,7 +44,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="At most this m
     },
 )
 def shipment_history(
-    shipment_id: str,
+    shipment_id: ShipmentIdPath,
     svc: ServicesDep,
     principal: ReaderDep,
     after: After = 0,
@@ -50,6 +57,7 @@ def shipment_history(
 
 @router.get(
     "/{shipment_id}/versions/{version}",
+    operation_id="getShipmentVersion",
     summary="The shipment exactly as it was at one version (read-only)",
     response_model=None,
     responses={
@@ -60,10 +68,21 @@ def shipment_history(
     },
 )
 def shipment_version(
-    shipment_id: str,
-    version: Annotated[int, Path(description="A version from 1 to the current one")],
+    shipment_id: ShipmentIdPath,
+    version: Annotated[
+        int,
+        Path(
+            description="A version from 1 to the current one (any other is a 404)",
+            json_schema_extra={"minimum": 1, "maximum": MAX_POSITION},
+        ),
+    ],
     svc: ServicesDep,
     principal: ReaderDep,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    if_none_match: Annotated[
+        str | None,
+        Header(
+            alias="If-None-Match", description="A tag you hold: 304 while it names this version"
+        ),
+    ] = None,
 ) -> Response:
     return version_response(svc, parse_shipment_id(shipment_id), version, if_none_match)

@@ -15,6 +15,7 @@ router = APIRouter(tags=["operations"])
 
 @router.get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus metrics (admin)",
     response_model=None,
     responses={

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from api.http.dependencies import ReaderDep, ServicesDep
-from api.http.openapi_docs import COMMON_PROBLEMS
+from api.http.openapi_docs import COMMON_PROBLEMS, CURSOR_SCHEMA
 from api.http.problems import validation_problem
-from api.http.schemas import ShipmentOut
+from api.http.schemas import STATE_CODES, ShipmentOut
+from api.http.wire_formats import FullDate, Rfc3339Instant
 from domain.values import US_STATE_CODES, ShipmentType, Status
 from projections.shipment_list import (
     DEFAULT_LIMIT,
@@ -56,6 +56,7 @@ class ShipmentPage(BaseModel):
 
 @router.get(
     "",
+    operation_id="listShipments",
     summary="List and search shipments (from the view)",
     description="Filters combine with AND; date bounds are inclusive. `sort=updatedAt` "
     "(default) lists the most recently changed first; `sort=deliveryDate` the soonest "
@@ -75,17 +76,32 @@ def list_shipments(
     status: Annotated[Status | None, Query()] = None,
     shipment_type: Annotated[ShipmentType | None, Query(alias="shipmentType")] = None,
     destination_state: Annotated[
-        str | None, Query(alias="destinationState", description="Two-letter US state code")
+        str | None,
+        Query(
+            alias="destinationState",
+            description="Two-letter US state code",
+            json_schema_extra={"enum": STATE_CODES},
+        ),
     ] = None,
-    delivery_date_from: Annotated[date | None, Query(alias="deliveryDateFrom")] = None,
-    delivery_date_to: Annotated[date | None, Query(alias="deliveryDateTo")] = None,
+    delivery_date_from: Annotated[
+        FullDate | None,
+        Query(alias="deliveryDateFrom", description="Inclusive; not after deliveryDateTo"),
+    ] = None,
+    delivery_date_to: Annotated[FullDate | None, Query(alias="deliveryDateTo")] = None,
     updated_since: Annotated[
-        AwareDatetime | None,
+        Rfc3339Instant | None,
         Query(alias="updatedSince", description="RFC 3339 with a zone, e.g. 2020-05-01T00:00:00Z"),
     ] = None,
     sort: Annotated[SortOrder, Query()] = SortOrder.UPDATED_AT,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="The nextCursor of the previous page, as issued for the same sort; "
+            "a cursor this list did not issue is a 422",
+            json_schema_extra=CURSOR_SCHEMA,
+        ),
+    ] = None,
 ) -> Response:
     _refuse_unknown_parameters(request)
     problems: list[dict[str, str]] = []

@@ -13,7 +13,14 @@ from api.http.idempotency_keys import validated_key
 from api.http.openapi_docs import (
     COMMON_PROBLEMS,
     ETAG_HEADER,
+    EXAMPLE_CREATE,
+    EXAMPLE_PATCH,
+    EXAMPLE_REPLACE,
+    IDEMPOTENCY_KEY_SCHEMA,
+    IF_MATCH_REQUIRED,
+    PRECONDITION_PROBLEMS,
     WRITE_PROBLEMS,
+    ShipmentIdPath,
     problem,
     request_body,
     shipment_answer,
@@ -28,36 +35,44 @@ from infrastructure.errors import ShipmentNotFound
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 
-IfMatch = Annotated[
+# Declared required in the document (``IF_MATCH_REQUIRED``); read as optional, so that
+# its absence is answered by the write itself: 428 with the current ETag.
+IfMatch = Annotated[str | None, Header(alias="If-Match", include_in_schema=False)]
+IfNoneMatch = Annotated[
     str | None,
     Header(
-        alias="If-Match",
-        description='Required: the ETag you read ("tag", bare tag, a list, or *). '
-        "Weak tags never match.",
+        alias="If-None-Match",
+        description="A tag you hold (or *): a read answers 304 while it is current; "
+        "a PUT with * is 412 when the shipment exists.",
     ),
 ]
-IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         description="Retry safely: a retry with the key of an applied write "
-        "gets its original answer.",
+        "gets its original answer; the same key with another request is 422.",
+        json_schema_extra=IDEMPOTENCY_KEY_SCHEMA,
     ),
 ]
 RequestIdHeader = Annotated[
     str | None,
     Header(alias="X-Request-ID", description="Echoed, and stored on the event as requestId."),
 ]
-
-PRECONDITION_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    404: problem("No such shipment"),
-    412: problem(
-        "The If-Match tag is not current (another writer got there first); "
-        "the body has currentVersion and currentETag",
-        ETAG_HEADER,
+AsOf = Annotated[
+    str | None,
+    Query(
+        alias="asOf",
+        description="RFC 3339 instant with a time zone: the shipment as it was then, "
+        "read from its stream (404 before it was created)",
+        json_schema_extra={"format": "date-time"},
     ),
-    428: problem("If-Match is required"),
+]
+READ_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: shipment_answer("The shipment"),
+    304: {"description": "Not modified (If-None-Match matched)", "headers": ETAG_HEADER},
+    404: problem("No such shipment (or none yet at asOf)"),
+    **COMMON_PROBLEMS,
 }
 
 
@@ -86,6 +101,7 @@ async def _write_request(
 
 @router.post(
     "",
+    operation_id="createShipment",
     status_code=201,
     summary="Create a shipment (DRAFT, version 1)",
     response_model=None,
@@ -99,6 +115,7 @@ async def _write_request(
         (JSON,),
         "The new shipment; status and server-owned fields are not allowed.",
         "ShipmentCreate",
+        EXAMPLE_CREATE,
     ),
 )
 async def create_shipment(
@@ -113,35 +130,30 @@ async def create_shipment(
     return await ShipmentWrites(svc.shipments).create(write)
 
 
-# HEAD is GET without the body (RFC 9110 §9.3.2). It gets its own, undocumented
-# route: one route with both methods gives both operations the same operationId,
-# which OpenAPI forbids and client generators reject.
-@router.head("/{shipment_id}", include_in_schema=False, response_model=None)
+# HEAD is GET without the body (RFC 9110 §9.3.2). It gets its own route: one route
+# with both methods gives both operations the same operationId, which OpenAPI
+# forbids and client generators reject.
+@router.head(
+    "/{shipment_id}",
+    operation_id="headShipment",
+    summary="The current ETag of a shipment, without its body",
+    response_model=None,
+    responses=READ_ANSWERS,
+)
 @router.get(
     "/{shipment_id}",
+    operation_id="getShipment",
     summary="The current state of a shipment (from the view)",
     response_model=None,
-    responses={
-        200: shipment_answer("The shipment"),
-        304: {"description": "Not modified (If-None-Match matched)", "headers": ETAG_HEADER},
-        404: problem("No such shipment"),
-        **COMMON_PROBLEMS,
-    },
+    responses=READ_ANSWERS,
 )
 def get_shipment(
-    shipment_id: str,
+    shipment_id: ShipmentIdPath,
     svc: ServicesDep,
     principal: ReaderDep,
     if_none_match: IfNoneMatch = None,
     x_request_id: RequestIdHeader = None,
-    as_of: Annotated[
-        str | None,
-        Query(
-            alias="asOf",
-            description="RFC 3339 instant with a time zone: the shipment as it was then, "
-            "read from its stream (404 before it was created)",
-        ),
-    ] = None,
+    as_of: AsOf = None,
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
     if as_of is not None:
@@ -161,6 +173,7 @@ def get_shipment(
 
 @router.put(
     "/{shipment_id}",
+    operation_id="replaceShipment",
     summary="Replace every client-writable field (conditional)",
     response_model=None,
     responses={
@@ -168,12 +181,17 @@ def get_shipment(
         **PRECONDITION_PROBLEMS,
         **WRITE_PROBLEMS,
     },
-    openapi_extra=request_body(
-        (JSON,), "All client-writable fields; optional ones left out become null."
-    ),
+    openapi_extra={
+        **IF_MATCH_REQUIRED,
+        **request_body(
+            (JSON,),
+            "All client-writable fields; optional ones left out become null.",
+            example=EXAMPLE_REPLACE,
+        ),
+    },
 )
 async def replace_shipment(
-    shipment_id: str,
+    shipment_id: ShipmentIdPath,
     request: Request,
     svc: ServicesDep,
     principal: WriterDep,
@@ -192,6 +210,7 @@ async def replace_shipment(
 
 @router.patch(
     "/{shipment_id}",
+    operation_id="patchShipment",
     summary="Change some fields with a JSON merge patch (conditional)",
     response_model=None,
     responses={
@@ -199,14 +218,18 @@ async def replace_shipment(
         **PRECONDITION_PROBLEMS,
         **WRITE_PROBLEMS,
     },
-    openapi_extra=request_body(
-        (MERGE_PATCH, JSON),
-        "RFC 7396 merge patch: members set to null are cleared.",
-        "ShipmentPatch",
-    ),
+    openapi_extra={
+        **IF_MATCH_REQUIRED,
+        **request_body(
+            (MERGE_PATCH, JSON),
+            "RFC 7396 merge patch: members set to null are cleared.",
+            "ShipmentPatch",
+            EXAMPLE_PATCH,
+        ),
+    },
 )
 async def patch_shipment(
-    shipment_id: str,
+    shipment_id: ShipmentIdPath,
     request: Request,
     svc: ServicesDep,
     principal: WriterDep,

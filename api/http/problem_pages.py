@@ -1,0 +1,103 @@
+"""``GET /problems/{name}``: a short page for each problem type the service emits.
+
+RFC 9457 §3.1.1: a problem's ``type`` URI, when dereferenced, should give
+human-readable documentation of it. Each page says what happened and what to
+do about it; an unknown name is a 404. The pages are for people, so they are
+left out of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from api.http.problems import HttpProblem
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """What a problem type means and what a client does about it."""
+
+    title: str
+    status: int
+    happened: str
+    to_do: str
+
+
+PROBLEM_TYPES: dict[str, ProblemType] = {
+    "version-conflict": ProblemType(
+        "The shipment was changed by someone else",
+        412,
+        "The If-Match tag you sent does not name the shipment's current version: another "
+        "writer changed it after you read it (or the tag is not one of this shipment's). "
+        "Nothing was written. The answer's currentVersion and currentETag, and its ETag "
+        "header, name the current version.",
+        "Read the shipment again (GET), re-apply your change to what you read, and send it "
+        "with the new ETag in If-Match. To retry a write whose answer you lost, send the "
+        "same Idempotency-Key: a write already applied is answered as it was the first time.",
+    ),
+    "illegal-transition": ProblemType(
+        "The status cannot change that way",
+        409,
+        "The status machine does not allow the move you asked for. Statuses go DRAFT, "
+        "SUBMITTED, APPROVED, IN_TRANSIT, DELIVERED, one step at a time; any status but "
+        "DELIVERED may go to CANCELED. currentStatus and requestedStatus say which move "
+        "was refused. Nothing was written.",
+        "Send the next status in order, or CANCELED. Read the shipment if you are not sure "
+        "where it stands.",
+    ),
+    "shipment-closed": ProblemType(
+        "The shipment is closed",
+        409,
+        "The shipment is DELIVERED or CANCELED, and a closed shipment never changes again. "
+        "Nothing was written.",
+        "Create a new shipment if something must still happen; the closed one stays as "
+        "it is, with its history.",
+    ),
+    "invalid-request": ProblemType(
+        "The request is not valid",
+        422,
+        "A field or parameter broke a rule of the contract: a wrong type or format, a "
+        "value out of range, an unknown field (a typo is never dropped silently), a "
+        "delivery date before the pickup date, or a list cursor this service did not "
+        "issue. The errors member names each field and why. Nothing was written.",
+        "Fix the fields named in errors and send the request again. /openapi.json states "
+        "every rule.",
+    ),
+    "idempotency-key-reused": ProblemType(
+        "Idempotency-Key reused",
+        422,
+        "The Idempotency-Key you sent was already used, by you, for a different request "
+        "(another method, path or body). Nothing was written.",
+        "Use a new key for each new write; send the same key only to retry the very same request.",
+    ),
+}
+
+router = APIRouter(prefix="/problems")
+
+
+@router.api_route("/{name}", methods=["GET", "HEAD"], include_in_schema=False)
+def problem_page(name: str) -> HTMLResponse:
+    """The page documenting ``/problems/{name}``."""
+    problem = PROBLEM_TYPES.get(name)
+    if problem is None:
+        raise HttpProblem(404, "no such problem type")
+    return HTMLResponse(_page(name, problem))
+
+
+def _page(name: str, problem: ProblemType) -> str:
+    title = escape(problem.title)
+    return (
+        "<!doctype html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body>\n"
+        f"<h1>{title}</h1>\n"
+        f"<p>Problem type <code>/problems/{escape(name)}</code>, "
+        f"answered with HTTP status {problem.status}.</p>\n"
+        f"<h2>What happened</h2>\n<p>{escape(problem.happened)}</p>\n"
+        f"<h2>What to do</h2>\n<p>{escape(problem.to_do)}</p>\n"
+        "</body></html>\n"
+    )
