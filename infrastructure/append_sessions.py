@@ -68,14 +68,20 @@ class PostgresAppendSession:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         # The library's connection context translates driver errors into its own
-        # (IntegrityError, OperationalError…), as for its own saves.
-        with (
-            self._recorder.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor() as curs,
-        ):
-            curs.execute(self._set_lock_timeout, prepare=True)
-            yield curs
+        # (IntegrityError, OperationalError…), as for its own saves. The whole
+        # transaction is pipelined, as the library's own insert is: BEGIN, the lock
+        # time-out and the first read go out together, and so do the writes and COMMIT.
+        error: BaseException | None = None
+        with self._recorder.datastore.get_connection() as conn:
+            with conn.pipeline():
+                try:
+                    with conn.transaction(), conn.cursor() as curs:
+                        curs.execute(self._set_lock_timeout, prepare=True)
+                        yield curs
+                except Exception as raised:  # noqa: BLE001 - re-raised once the pipeline is closed
+                    error = raised
+            if error is not None:
+                raise error
 
     def lock_keys(self, cursor: Any, keys: Sequence[tuple[str, str]]) -> None:
         for principal, key in sorted(set(keys)):
@@ -86,24 +92,18 @@ class PostgresAppendSession:
     def write(
         self, cursor: Any, statements: Sequence[Statement], events: Sequence[StoredEvent]
     ) -> None:
-        error: BaseException | None = None
-        # One round trip for the whole write, as the library's own insert_events does.
-        with cursor.connection.pipeline() as pipeline:
-            try:
-                for sql, params in runs_of_same_sql(statements):
-                    if len(params) == 1:
-                        cursor.execute(sql, params[0], prepare=True)
-                    else:
-                        cursor.executemany(sql, params)
-                if events:
-                    # The library's steps: the events table lock (positions commit in
-                    # order), NOTIFY for subscribers, the insert.
-                    self._recorder._insert_stored_events(cursor, events)
-                pipeline.sync()
-            except Exception as raised:  # noqa: BLE001 - re-raised once the pipeline is closed
-                error = raised
-        if error is not None:
-            raise error
+        # A nested pipeline block syncs on exit: a refused insert raises here (as the
+        # library's own insert makes it), not later at COMMIT as some other error.
+        with cursor.connection.pipeline():
+            for sql, params in runs_of_same_sql(statements):
+                if len(params) == 1:
+                    cursor.execute(sql, params[0], prepare=True)
+                else:
+                    cursor.executemany(sql, params)
+            if events:
+                # The library's steps: the events table lock (positions commit in
+                # order), NOTIFY for subscribers, the insert.
+                self._recorder._insert_stored_events(cursor, events)
 
     def committed(self) -> None:
         """PostgreSQL tells subscribers itself (the NOTIFY commits with the events)."""

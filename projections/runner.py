@@ -40,6 +40,43 @@ _END = object()
 LEADERSHIP_CHECK_SECONDS = 1.0
 
 
+class RecordedEvent:
+    """An event of the log whose body is decoded only when something reads it.
+
+    Live, nearly every event the runner sees was written by the write path, which
+    brought its view row up in the same transaction: the runner needs only the
+    notification's stream and version to see that, and decoding the body (the
+    library's mapper: JSON, upcasting, an event object) was most of its cost.
+    Reading any other attribute decodes the event, with the library's mapper.
+    """
+
+    __slots__ = ("_decoded", "_mapper", "_notification", "originator_id", "originator_version")
+
+    def __init__(self, notification: Any, mapper: Any) -> None:
+        self._notification = notification
+        self._mapper = mapper
+        self._decoded: Any = None
+        self.originator_id = notification.originator_id
+        self.originator_version = notification.originator_version
+
+    def decoded(self) -> Any:
+        """The domain event itself."""
+        if self._decoded is None:
+            self._decoded = self._mapper.to_domain_event(self._notification)
+        return self._decoded
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.decoded(), name)
+
+
+class DeferredDecoding(ApplicationSubscription[Any]):
+    """The library's subscription, yielding ``RecordedEvent``s instead of decoded events."""
+
+    def __next__(self) -> tuple[Any, Tracking]:
+        notification = next(self.subscription)
+        return RecordedEvent(notification, self.mapper), Tracking(self.name, notification.id)
+
+
 class EventFeed:
     """Moves events from the blocking subscription into a queue: a batch is what has arrived."""
 
@@ -175,9 +212,7 @@ class ViewRunner:
         """Follow the log from the tracked position; True to subscribe again at once."""
         position = self.view.max_tracking_id(self.name)
         projection = ShipmentViewProjection(self.view, self._states, observe_lag=self._observe_lag)
-        subscription: ApplicationSubscription[Any] = ApplicationSubscription(
-            self.store, gt=position
-        )
+        subscription: ApplicationSubscription[Any] = DeferredDecoding(self.store, gt=position)
         self._subscription = subscription
         if self._stopping.is_set():  # stop() may have missed this subscription
             subscription.stop()

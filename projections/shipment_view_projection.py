@@ -100,10 +100,11 @@ class ShipmentViewProjection(Projection[ShipmentView]):
             self.view.upsert(batch.rows, batch.tracking)
         else:
             self.view.write(cursor, batch.rows, batch.tracking)
-        if self._observe_lag is not None:
-            now = datetime.now(UTC)
-            for event in batch.events:
-                self._observe_lag((now - event.timestamp).total_seconds())
+        if self._observe_lag is not None and batch.events:
+            # The batch's first event, the one that waited longest; reading a timestamp
+            # may mean decoding the event (``RecordedEvent``), so one per batch.
+            oldest = batch.events[0]
+            self._observe_lag((datetime.now(UTC) - oldest.timestamp).total_seconds())
 
     def discard(self) -> None:
         """Forget the staged events (their transaction failed; they will be read again)."""

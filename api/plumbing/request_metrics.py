@@ -53,7 +53,8 @@ class ServiceMetrics:
         )
         self.event_lag = Histogram(
             "shipments_projection_event_lag_seconds",
-            "From an event's creation to its view's runner committing it (runner in this process).",
+            "From the oldest event of a runner's batch being recorded to the runner committing "
+            "the batch (one observation per batch; runner in this process).",
             ["view"],
             buckets=LAG_BUCKETS,
             registry=self.registry,
@@ -72,7 +73,7 @@ class ServiceMetrics:
         self._views.reports = reports
 
     def observer_for(self, view: str) -> Callable[[float], None]:
-        """A callback a runner calls with each event's lag."""
+        """A callback a runner calls with each batch's lag (that of its oldest event)."""
         return self.event_lag.labels(view=view).observe
 
     def render(self) -> bytes:

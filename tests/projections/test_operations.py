@@ -93,9 +93,10 @@ def test_the_apps_own_runner_catches_up_and_reports_itself_active(
         text = client.get("/metrics").text
         assert metric(text, "shipments_projection_lag_events", view="shipment_view") == 0
         assert metric(text, "shipments_projection_runner_active", view="shipment_view") == 1
-        assert metric(
-            text, "shipments_projection_event_lag_seconds_count", view="shipment_view"
-        ) == head(services)
+        # One lag observation per batch the runner committed: at least one, at most one
+        # per event.
+        batches = metric(text, "shipments_projection_event_lag_seconds_count", view="shipment_view")
+        assert 1 <= batches <= head(services)
     assert_view_matches_events(database_url)
 
 
