@@ -236,6 +236,11 @@ def measure(kind: str, shipments: int, events: int, arguments: argparse.Namespac
         return figures
 
 
+def print_memory(kind: str, series: RssSeries, seconds: int) -> None:
+    print(f"[{kind}] RSS of the server over {seconds} s: {series.summary()}")
+    print(f"[{kind}] RSS series (MiB): {', '.join(f'{s:.0f}' for s in series.samples)}")
+
+
 def print_table(kind: str, small: Figures, large: Figures, sizes: str) -> None:
     print(f"\n[{kind}] {sizes}")
     print(f"{'measure':58} {'small a':>10} {'small b':>10} {'large a':>10} {'large b':>10} ratio")
@@ -317,6 +322,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=200, help="requests per probe")
     parser.add_argument("--memory-seconds", type=int, default=60, help="0: skip")
     parser.add_argument("--keep", action="store_true", help="keep filled stores; reuse them")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="only the RSS series, on the large store(s)"
+    )
+    parser.add_argument(
+        "--fill-only",
+        action="store_true",
+        help="fill the large store(s), keep them, measure nothing",
+    )
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "shipments-scale"))
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL)
     return parser.parse_args(argv)
@@ -332,6 +345,21 @@ def main(argv: list[str] | None = None) -> int:
             shipments, events = arguments.shipments, arguments.events
         else:
             shipments, events = arguments.sqlite_shipments, arguments.sqlite_events
+        if arguments.fill_only or arguments.memory_only:
+            arguments.keep = arguments.keep or arguments.fill_only
+            with (
+                filled_store(kind, shipments, events, arguments) as (url, ids_file),
+                tempfile.TemporaryDirectory() as logs,
+            ):
+                if arguments.memory_only:
+                    print_memory(
+                        kind,
+                        memory_series(url, ids_file, arguments.memory_seconds, Path(logs)),
+                        arguments.memory_seconds,
+                    )
+                else:
+                    print(f"[{kind}] kept at {url}")
+            continue
         small_events = max(
             arguments.small_shipments, events * arguments.small_shipments // shipments
         )
