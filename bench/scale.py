@@ -319,7 +319,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="worker counts for verify and rebuild, e.g. 1,2",
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk load")
-    parser.add_argument("--samples", type=int, default=200, help="requests per probe")
+    parser.add_argument("--samples", type=int, default=1_000, help="requests per probe")
     parser.add_argument("--memory-seconds", type=int, default=60, help="0: skip")
     parser.add_argument("--keep", action="store_true", help="keep filled stores; reuse them")
     parser.add_argument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from uuid import UUID, uuid4
 
 import pytest
@@ -16,7 +17,7 @@ def test_partitions_cover_every_id_once_in_order(count: int) -> None:
     assert len(parts) == count
     assert parts[0].first == 0
     assert parts[-1].last == UUID("ffffffff-ffff-ffff-ffff-ffffffffffff").int
-    for before, after in zip(parts, parts[1:], strict=False):
+    for before, after in pairwise(parts):
         assert after.first == before.last + 1
 
 
