@@ -125,8 +125,8 @@ class _Replayer:
         self.events = 0
         self.report = progress
         self._batch_size = batch_size
-        # The shadow starts empty and is written in log order by this replayer
-        # alone, so there are no applied rows to look up.
+        # Nobody but this rebuild writes the shadow, and its upsert never moves a
+        # row back, so there are no applied rows to look up before catching up.
         self._states = ShipmentStates(repository_loader(store), state_cache_size)
         self._projection = ShipmentViewProjection(shadow, self._states, skip_applied=False)
 
