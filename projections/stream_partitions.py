@@ -176,7 +176,9 @@ def in_processes(
     """``task`` on every partition, ``workers`` OS processes at a time; each result as it comes.
 
     Processes are spawned, not forked: the parent holds connection pools and
-    threads that a forked child must not inherit.
+    threads that a forked child must not inherit. As with any spawned process,
+    the program's main module must only start work under
+    ``if __name__ == "__main__"`` (the ``shipments`` command and pytest do).
     """
     parts = partitions(workers * PARTS_PER_WORKER)
     context = multiprocessing.get_context("spawn")
