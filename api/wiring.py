@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
@@ -28,6 +27,7 @@ from projections.document_reads import (
 from projections.postgres_shipment_view import PostgresShipmentView
 from projections.shipment_view import ShipmentView
 from projections.sqlite_shipment_view import SQLiteShipmentView
+from projections.store_views import shipment_view_of
 from projections.version_index import PostgresVersionIndex, SQLiteVersionIndex, VersionIndex
 
 
@@ -51,10 +51,7 @@ def build_services(settings: Settings) -> Services:
     """Connect to the configured store (creating tables if allowed) and wire the service."""
     store = ShipmentStore(settings)
     datastore = store.factory.datastore  # type: ignore[attr-defined]
-    view_class = (
-        PostgresShipmentView if isinstance(datastore, PostgresDatastore) else SQLiteShipmentView
-    )
-    view = cast(ShipmentView, store.factory.tracking_recorder(view_class))
+    view = shipment_view_of(store)
     ledger = IdempotencyLedger(datastore, timedelta(hours=settings.idempotency_ttl_hours))
     version_index = _version_index(datastore, create_table=settings.create_tables)
     committer = GroupCommitter(

@@ -27,6 +27,8 @@ class ShipmentStore(Application[UUID]):
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Shipment: 100}
 
     def __init__(self, settings: Settings) -> None:
+        # Kept so that work spread over other processes can open the same store.
+        self.settings = settings
         self.target: DatabaseTarget = parse_database_url(
             settings.database_url, timeout_seconds=settings.store_timeout_seconds
         )

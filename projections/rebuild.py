@@ -1,8 +1,11 @@
 """Rebuilding a view from zero while the service keeps serving the old one.
 
-1. Replay the whole event log into a shadow table (no secondary indexes yet, so
-   the bulk load is fast), folding events in memory (``ShipmentStates``) and
-   committing many rows and one tracking position per transaction.
+1. Replay the whole event log, up to the head it has when the rebuild starts,
+   into a shadow table with no secondary indexes yet: the log is split by
+   stream over ``workers`` OS processes (``projections.stream_partitions``),
+   each folding its streams one at a time and bulk-writing their rows (COPY on
+   PostgreSQL, multi-row INSERTs on SQLite). One process (``workers=1``) does
+   the same in this process.
 2. Build the shadow's indexes.
 3. Catch up with the events appended meanwhile, without blocking anyone.
 4. Under the append lock, catch up the last few events and swap the shadow in
@@ -16,15 +19,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Notification, Tracking
 
 from infrastructure.event_store import ShipmentStore
+from infrastructure.settings import Settings
 from projections.leadership import leadership_for
 from projections.shipment_states import ShipmentStates, repository_loader
-from projections.shipment_view import ShipmentView
+from projections.shipment_view import ShipmentView, ViewRow
 from projections.shipment_view_projection import PreparedBatch, ShipmentViewProjection
+from projections.stream_partitions import (
+    Partition,
+    PartitionReads,
+    in_memory,
+    in_processes,
+    open_store,
+    partitions,
+)
 from projections.view_swap import LockedReads, reset_shadow, swap_in
 
 Progress = Callable[[str, int, int], None]
@@ -34,6 +47,8 @@ SHADOW_SUFFIX = "_rebuild"
 # Catch up outside the lock until this few events remain, at most this many times.
 SWAP_WHEN_BEHIND_BY = 1_000
 MAX_CATCH_UP_ROUNDS = 5
+# Rows a replaying process buffers before each bulk write.
+BULK_ROWS = 2_000
 
 
 class RebuildInProgress(RuntimeError):
@@ -53,6 +68,7 @@ def rebuild_view(
     store: ShipmentStore,
     view: ShipmentView,
     *,
+    workers: int = 1,
     batch_size: int = 2_000,
     state_cache_size: int = 100_000,
     lock_timeout_seconds: float = 10.0,
@@ -71,7 +87,7 @@ def rebuild_view(
             progress or _no_progress,
         )
         reset_shadow(replayer.shadow)
-        replayer.replay("replaying", upto=store.recorder.max_notification_id() or 0)
+        replayer.bulk_replay(upto=store.recorder.max_notification_id() or 0, workers=workers)
         replayer.report("indexing", 0, 1)
         replayer.shadow.create_indexes()
         replayer.report("indexing", 1, 1)
@@ -109,10 +125,30 @@ class _Replayer:
         self.events = 0
         self.report = progress
         self._batch_size = batch_size
-        # The shadow starts empty and is written in log order by this replayer
-        # alone, so there are no applied rows to look up.
+        # Nobody but this rebuild writes the shadow, and its upsert never moves a
+        # row back, so there are no applied rows to look up before catching up.
         self._states = ShipmentStates(repository_loader(store), state_cache_size)
         self._projection = ShipmentViewProjection(shadow, self._states, skip_applied=False)
+
+    def bulk_replay(self, *, upto: int, workers: int) -> None:
+        """Fill the empty shadow with every stream's state at position ``upto``."""
+        self.report("replaying", 0, upto)
+        if upto == 0:
+            return
+        done = 0
+
+        def count(events: int) -> None:
+            nonlocal done
+            done += events
+            self.report("replaying", done, max(done, upto))
+
+        if workers <= 1 or in_memory(self.store):
+            replay_partition(self.store, self.shadow, partitions(1)[0], upto, count)
+        else:
+            task = partial(_replay_partition_in_worker, self.shadow.table, upto)
+            in_processes(task, self.store.settings, workers, count)
+        self.position = upto
+        self.events = done
 
     def replay(self, phase: str, *, upto: int) -> int:
         """Apply every event after the current position up to ``upto``.
@@ -170,6 +206,45 @@ class _Replayer:
         batch = self._projection.prepare()
         assert batch is not None
         return batch
+
+
+def replay_partition(
+    store: ShipmentStore,
+    shadow: ShipmentView,
+    partition: Partition,
+    upto: int,
+    count: Callable[[int], None],
+) -> int:
+    """Write the row of every stream in ``partition`` as of position ``upto``; the events read."""
+    reads = PartitionReads(store, shadow)
+    rows: list[ViewRow] = []
+    pending = total = 0
+    with shadow.datastore.transaction(commit=False) as cursor:
+        for replayed in reads.streams(cursor, partition, upto):
+            if replayed.error is not None or replayed.state is None:
+                raise RuntimeError(
+                    f"stream {replayed.shipment_id} cannot be replayed: {replayed.error}"
+                )
+            rows.append(ViewRow.of(replayed.state))
+            pending += replayed.events
+            if len(rows) >= BULK_ROWS:
+                shadow.bulk_insert(rows)
+                count(pending)
+                total += pending
+                rows, pending = [], 0
+    if rows:
+        shadow.bulk_insert(rows)
+    count(pending)
+    return total + pending
+
+
+def _replay_partition_in_worker(
+    shadow_table: str, upto: int, settings: Settings, partition: Partition
+) -> int:
+    """``replay_partition`` in a worker process, on a store of its own."""
+    with open_store(settings) as (store, view):
+        shadow = view.for_table(shadow_table, deferred_indexes=True)
+        return replay_partition(store, shadow, partition, upto, lambda _: None)
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:

@@ -38,7 +38,7 @@ VIEW_COLUMNS = (
     "updated_at",
     "document",
 )
-_POSTGRES_TYPES = (
+POSTGRES_TYPES = (
     "uuid",
     "bigint",
     "text",
@@ -121,6 +121,10 @@ class ShipmentView(TrackingRecorder, ABC):
             cursor.executemany(self._upsert_sql, [self._params(row) for row in rows])
         if tracking is not None:
             self._insert_tracking(cursor, tracking)
+
+    @abstractmethod
+    def bulk_insert(self, rows: Sequence[ViewRow]) -> None:
+        """Insert rows of shipments the table has no row for, fast (a rebuild's shadow)."""
 
     @abstractmethod
     def _params(self, row: ViewRow) -> tuple[Any, ...]:

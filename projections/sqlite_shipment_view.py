@@ -23,6 +23,9 @@ from projections.shipment_list import (
 )
 from projections.shipment_view import VIEW_COLUMNS, VIEW_TABLE, ShipmentView, ViewRow
 
+# Rows per INSERT statement: 9 parameters each, under SQLite's oldest limit of 999.
+BULK_ROWS = 110
+
 
 class SQLiteShipmentView(SQLiteTrackingRecorder, ShipmentView):
     """The shipment view in the SQLite file next to the events."""
@@ -46,6 +49,7 @@ class SQLiteShipmentView(SQLiteTrackingRecorder, ShipmentView):
             f"ON CONFLICT (id) DO UPDATE SET {updates} "
             f"WHERE {table}.version < excluded.version"
         )
+        self._row_marks = f"({placeholders})"
         self.document_query = f"SELECT version, document FROM {table} WHERE id = ?"
 
     def construct_create_table_statements(self) -> list[str]:
@@ -138,6 +142,19 @@ class SQLiteShipmentView(SQLiteTrackingRecorder, ShipmentView):
                 for row in c.fetchall()
             ]
         return page_of(rows, query)
+
+    def bulk_insert(self, rows: Sequence[ViewRow]) -> None:
+        # Multi-row INSERTs in one short transaction: SQLite has one writer at a
+        # time, so each process holds the write lock only while its rows go in.
+        params = [self._params(row) for row in rows]
+        with self.datastore.transaction(commit=True) as c:
+            for start in range(0, len(params), BULK_ROWS):
+                chunk = params[start : start + BULK_ROWS]
+                values = ", ".join([self._row_marks] * len(chunk))
+                c.execute(
+                    f"INSERT INTO {self.table} ({', '.join(VIEW_COLUMNS)}) VALUES {values}",
+                    [value for row in chunk for value in row],
+                )
 
     def _params(self, row: ViewRow) -> tuple[Any, ...]:
         return (

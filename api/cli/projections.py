@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +30,7 @@ from projections.lag import projection_status
 from projections.rebuild import RebuildInProgress, RebuildResult, rebuild_view
 from projections.runner import runner_for
 from projections.shipment_view import VIEW_TABLE, ShipmentView
+from projections.stream_partitions import default_workers
 
 VIEW_NAMES = (VIEW_TABLE,)
 
@@ -51,6 +53,12 @@ def register(commands: Any) -> None:
         "until then.",
     )
     rebuild.add_argument("--view", choices=VIEW_NAMES, help="only this view (default: all)")
+    rebuild.add_argument(
+        "--workers",
+        type=positive_int,
+        default=default_workers(),
+        help="OS processes replaying the log, each a share of the streams (default: the CPU count)",
+    )
     rebuild.set_defaults(run=run_rebuild)
     follow = actions.add_parser(
         "run",
@@ -59,6 +67,14 @@ def register(commands: Any) -> None:
         "If another process runs a view, this one stands by and takes over when it stops.",
     )
     follow.set_defaults(run=run_runner)
+
+
+def positive_int(text: str) -> int:
+    """An argument that must be a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def run_status(arguments: argparse.Namespace) -> int:
@@ -83,20 +99,24 @@ def run_rebuild(arguments: argparse.Namespace) -> int:
     console = Console(stderr=True)
     with _services() as services:
         for view in _views(services, arguments.view):
+            started = time.perf_counter()
             try:
-                result = _rebuild_showing_progress(services, view, console)
+                result = _rebuild_showing_progress(services, view, console, arguments.workers)
             except RebuildInProgress as error:
                 console.print(f"shipments: {error}")
                 return 1
+            elapsed = time.perf_counter() - started
             console.print(
                 f"{result.view}: rebuilt from {result.events} event(s), "
-                f"live from position {result.position}"
+                f"live from position {result.position}, in {elapsed:.1f} s "
+                f"({result.events / max(elapsed, 1e-9):,.0f} events/s, "
+                f"{arguments.workers} process(es))"
             )
     return 0
 
 
 def _rebuild_showing_progress(
-    services: Services, view: ShipmentView, console: Console
+    services: Services, view: ShipmentView, console: Console, workers: int
 ) -> RebuildResult:
     """One rebuild, with a bar per phase (replaying, indexing, catching up, swapping)."""
     with Progress(
@@ -116,6 +136,7 @@ def _rebuild_showing_progress(
         return rebuild_view(
             services.store,
             view,
+            workers=workers,
             state_cache_size=services.settings.projection_state_cache_size,
             progress=report,
         )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
+from api.cli.projections import positive_int
 from api.wiring import build_services
 from infrastructure.database_url import UnsupportedDatabaseUrl
 from infrastructure.settings import Settings
-from projections.verify import view_differences
+from projections.stream_partitions import default_workers
+from projections.verify import verify_view
 
 
 def register(commands: Any) -> None:
@@ -21,7 +24,13 @@ def register(commands: Any) -> None:
         help="replay every stream and compare it with the views (exit 1 on any difference)",
         description="Reads every shipment the view or the event log knows, replays its "
         "stream and compares the result with the view row, column by column and field by "
-        "field. Prints each difference.",
+        "field, in several processes. Prints each difference.",
+    )
+    verify.add_argument(
+        "--workers",
+        type=positive_int,
+        default=default_workers(),
+        help="OS processes replaying the streams, each a share of them (default: the CPU count)",
     )
     verify.set_defaults(run=run)
 
@@ -33,10 +42,13 @@ def run(arguments: argparse.Namespace) -> int:
     except (UnsupportedDatabaseUrl, PersistenceError) as error:
         print(f"shipments: cannot open the store: {error}", file=sys.stderr)
         return 2
+    started = time.perf_counter()
     try:
-        differences = view_differences(services.store, services.view)
+        report = verify_view(services.store, services.view, workers=arguments.workers)
     finally:
         services.close()
+    elapsed = time.perf_counter() - started
+    differences = report.differences
     for difference in differences:
         print(f"{services.view.tracking_name}: {difference}")
     if differences:
@@ -47,4 +59,10 @@ def run(arguments: argparse.Namespace) -> int:
         )
         return 1
     print(f"{services.view.tracking_name}: matches the event log")
+    print(
+        f"shipments: compared {report.shipments} shipment(s), replayed {report.events} "
+        f"event(s) in {elapsed:.1f} s ({report.events / max(elapsed, 1e-9):,.0f} events/s, "
+        f"{arguments.workers} process(es))",
+        file=sys.stderr,
+    )
     return 0

@@ -100,8 +100,9 @@ def keep_writing_and_reading(
             thread.join(60)
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-processes"])
 def test_rebuild_while_writes_continue_ends_consistent_and_reads_never_miss(
-    services: Services, runner_settings: Settings, database_url: str
+    services: Services, runner_settings: Settings, database_url: str, workers: int
 ) -> None:
     known = [create_through_service(services, number).id for number in range(30)]
     runner = runner_for(services.store, services.view, runner_settings).start()
@@ -121,6 +122,7 @@ def test_rebuild_while_writes_continue_ends_consistent_and_reads_never_miss(
             result = rebuild_view(
                 services.store,
                 services.view,
+                workers=workers,
                 batch_size=50,
                 state_cache_size=2,  # most states must be read back, also under the lock
                 progress=let_writes_happen_mid_rebuild,
@@ -132,6 +134,36 @@ def test_rebuild_while_writes_continue_ends_consistent_and_reads_never_miss(
     assert result.position <= head(services)
     assert_view_matches_events(database_url)
     assert projection_status(services.store, services.view).lag_events == 0
+
+
+def view_table_rows(services: Services) -> list[dict[str, object]]:
+    """Every row of the live view table, in id order."""
+    view = services.view
+    with view.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        if services.store.dialect == "postgres":
+            table = f'"{view.datastore.schema}".{view.table}'  # type: ignore[attr-defined]
+        else:
+            table = view.table
+        cursor.execute(f"SELECT * FROM {table} ORDER BY id")
+        return [dict(row) for row in cursor.fetchall()]
+
+
+def test_a_rebuild_in_several_processes_writes_the_rows_of_a_rebuild_in_one(
+    services: Services, database_url: str
+) -> None:
+    for number in range(40):
+        create_through_service(services, number)
+        create_around_view(services, 100 + number, revisions=number % 4)
+
+    single = rebuild_view(services.store, services.view, workers=1)
+    rows_from_one_process = view_table_rows(services)
+    parallel = rebuild_view(services.store, services.view, workers=3)
+
+    assert parallel.events == single.events == head(services)
+    assert parallel.position == single.position == head(services)
+    assert len(rows_from_one_process) == 80
+    assert view_table_rows(services) == rows_from_one_process
+    assert_view_matches_events(database_url)
 
 
 def test_a_second_rebuild_of_the_same_view_is_refused_while_one_runs(
@@ -162,3 +194,6 @@ def test_the_rebuild_command_rebuilds_and_verify_then_passes(
     assert main(["verify"]) == 0
     assert main(["projections", "rebuild"]) == 0  # a second time, over a rebuilt table
     assert main(["verify"]) == 0
+    assert main(["projections", "rebuild", "--workers", "2"]) == 0
+    assert "rebuilt from 10 event(s)" in capsys.readouterr().err
+    assert main(["verify", "--workers", "2"]) == 0

@@ -10,7 +10,7 @@ from api.cli import main
 from api.wiring import Services
 from domain.values import Status
 from infrastructure.shipment_service import WriteContext
-from projections.verify import view_differences
+from projections.verify import verify_view, view_differences
 from tests.projections.conftest import create_around_view, create_through_service
 from tests.projections.test_rebuild import delete_view_row
 
@@ -53,6 +53,28 @@ def test_each_kind_of_difference_is_reported(services: Services, view_left_behin
     assert not any(shipment_id == kept.id for shipment_id, _ in found)
 
 
+def test_a_verify_in_several_processes_finds_what_one_process_finds(
+    services: Services, view_left_behind: None
+) -> None:
+    shipments = [create_through_service(services, number) for number in range(30)]
+    unseen = create_around_view(services, 99, revisions=3)
+    overwrite_status(services, shipments[3].id, "DELIVERED")
+    delete_view_row(services, shipments[17].id)
+
+    in_one = verify_view(services.store, services.view, workers=1)
+    in_three = verify_view(services.store, services.view, workers=3)
+
+    assert in_three == in_one
+    assert in_three.shipments == 31
+    assert in_three.events == 30 + 4
+    found = {(d.shipment_id, d.field) for d in in_three.differences}
+    assert found == {
+        (shipments[3].id, "status"),
+        (shipments[17].id, "row"),
+        (unseen.id, "row"),
+    }
+
+
 def test_verify_command_prints_each_difference_and_exits_1_then_0_once_clean(
     services: Services,
     database_url: str,
@@ -65,7 +87,7 @@ def test_verify_command_prints_each_difference_and_exits_1_then_0_once_clean(
     assert "matches the event log" in capsys.readouterr().out
 
     overwrite_status(services, shipment.id, "CANCELED")
-    assert main(["verify"]) == 1
+    assert main(["verify", "--workers", "2"]) == 1
     printed = capsys.readouterr().out
     assert f"{shipment.id} status: view='CANCELED' events='DRAFT'" in printed
     assert f"{shipment.id} document.status" not in printed  # the document itself is intact
