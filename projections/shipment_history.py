@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from domain.shipment import Shipment
 from infrastructure.stream_reader import StreamReader
 from projections.event_payloads import event_type
 from projections.shipment_document import format_timestamp, shipment_document
@@ -56,7 +57,14 @@ class Step:
             "actor": getattr(self.event, "actor", None),
             "requestId": getattr(self.event, "request_id", None),
             "changes": self.changes(),
+            "basedOn": self.based_on,
         }
+
+    @property
+    def based_on(self) -> int | None:
+        """The older version a merged write was based on (None unless merged)."""
+        based_on = getattr(self.event, "based_on", None)
+        return None if based_on is None else int(based_on)
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class StepsPage:
 
     steps: list[Step]
     next_after: int | None
+    start: Shipment | None = None  # the state the page starts from (None: from creation)
 
 
 def read_steps(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> StepsPage:
@@ -79,7 +88,7 @@ def read_steps(reader: StreamReader, shipment_id: UUID, after: int, limit: int) 
         steps.append(Step(event, before, document))
         before = document
     next_after = steps[-1].version if page.has_more and steps else None
-    return StepsPage(steps, next_after)
+    return StepsPage(steps, next_after, page.start)
 
 
 def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> dict[str, Any]:
@@ -91,13 +100,15 @@ def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int
     }
 
 
-def every_step(reader: StreamReader, shipment_id: UUID, up_to: int | None = None) -> list[Step]:
-    """All steps of a stream from creation (or up to version ``up_to``), page by page."""
+def every_step(
+    reader: StreamReader, shipment_id: UUID, up_to: int | None = None, after: int = 0
+) -> list[Step]:
+    """All steps of a stream after ``after`` (0: from creation), up to ``up_to``, page by page."""
     steps: list[Step] = []
-    after: int | None = 0
-    while after is not None and (up_to is None or after < up_to):
-        limit = MAX_PAGE_SIZE if up_to is None else min(MAX_PAGE_SIZE, up_to - after)
-        page = read_steps(reader, shipment_id, after, limit)
+    position: int | None = after
+    while position is not None and (up_to is None or position < up_to):
+        limit = MAX_PAGE_SIZE if up_to is None else min(MAX_PAGE_SIZE, up_to - position)
+        page = read_steps(reader, shipment_id, position, limit)
         steps.extend(page.steps)
-        after = page.next_after
+        position = page.next_after
     return steps

@@ -25,8 +25,15 @@ from uuid import UUID
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.http.etags import etag_header, if_match_passes, if_none_match_matches, parse_condition
+from api.http.etags import (
+    etag_header,
+    if_match_passes,
+    if_none_match_matches,
+    newest_named_version,
+    parse_condition,
+)
 from api.http.idempotency_keys import request_fingerprint
+from api.http.preferences import MERGE_ON_CONFLICT, prefers_merge
 from api.http.problems import HttpProblem
 from api.http.shipment_input import (
     JSON,
@@ -35,12 +42,15 @@ from api.http.shipment_input import (
     check_server_owned,
     parse_json_object,
     reject_server_owned,
+    requested_values,
     require_content_type,
     to_domain,
     validate_write,
 )
+from api.http.stale_writes import MergeRequest, StaleWrites
 from api.plumbing.principals import Principal
 from domain.details import ShipmentDetails
+from domain.merging import Edit
 from domain.shipment import Shipment
 from domain.values import Status
 from infrastructure.errors import ShipmentNotFound, StoreUnavailable, VersionConflict
@@ -65,13 +75,18 @@ class WriteRequest:
     idempotency_key: str | None = None
     if_match: str | None = None
     if_none_match: str | None = None
+    prefer: str | None = None  # every Prefer line, folded into one list
 
 
-def shipment_response(shipment: Shipment, status_code: int = 200) -> Response:
+def shipment_response(
+    shipment: Shipment, status_code: int = 200, *, merged: bool = False
+) -> Response:
     """The representation of ``shipment`` with its ETag (and Location when created)."""
     headers = {"ETag": etag_header(shipment.id, shipment.version)}
     if status_code == 201:
         headers["Location"] = f"/v1/shipments/{shipment.id}"
+    if merged:
+        headers["Preference-Applied"] = MERGE_ON_CONFLICT
     return Response(
         content=encode_document(shipment),
         status_code=status_code,
@@ -114,7 +129,11 @@ class ShipmentWrites:
             result: Requested = validated.result()
             return result
 
-        return await self._revise(shipment_id, request, requested)
+        def edited(base: Shipment) -> Edit:
+            # A PUT changes the fields whose value in its body differs from the base's.
+            return _edit(base, body.result())
+
+        return await self._revise(shipment_id, request, requested, edited)
 
     async def patch(self, shipment_id: UUID, request: WriteRequest) -> Response:
         patch = _Prepared.of(lambda: _merge_patch(request))
@@ -124,13 +143,18 @@ class ShipmentWrites:
             check_server_owned(merged, current)
             return to_domain(validate_write(merged))
 
-        return await self._revise(shipment_id, request, requested)
+        def edited(base: Shipment) -> Edit:
+            # A merge patch changes its members whose value differs from the base's.
+            return _edit(base, apply_merge_patch(shipment_document(base), patch.result()))
+
+        return await self._revise(shipment_id, request, requested, edited)
 
     async def _revise(
         self,
         shipment_id: UUID,
         request: WriteRequest,
         requested: Callable[[dict[str, Any]], Requested],
+        edited: Callable[[Shipment], Edit],
     ) -> Response:
         def decide(current: Shipment | None) -> Shipment:
             if current is None:
@@ -140,8 +164,22 @@ class ShipmentWrites:
             current.revise(details, status, request.principal.subject, request.request_id)
             return current
 
-        outcome = await self._execute(WriteCommand(shipment_id, decide, _claim(request, 200)))
-        return await self._answer(outcome, 200)
+        claim = _claim(request, 200)
+        outcome = await self._execute(WriteCommand(shipment_id, decide, claim))
+        conflict = outcome.error
+        if not isinstance(conflict, VersionConflict) or conflict.since is None:
+            return await self._answer(outcome, 200)
+        stale = StaleWrites(self._service, self._execute)
+        if not (prefers_merge(request.prefer) and conflict.since > 0):
+            await stale.refuse(conflict)
+        merge = MergeRequest(
+            edited,
+            request.principal.subject,
+            request.request_id,
+            claim,
+            lambda current: _check_if_none_match(current, request),
+        )
+        return await self._answer(await stale.merge(conflict, merge), 200, merged=True)
 
     async def _execute(self, command: WriteCommand) -> WriteOutcome:
         """Queue the write on the committer and await its outcome without a worker thread."""
@@ -157,24 +195,28 @@ class ShipmentWrites:
             raise StoreUnavailable(str(closed)) from closed
         return await settled
 
-    async def _answer(self, outcome: WriteOutcome, status_code: int) -> Response:
+    async def _answer(
+        self, outcome: WriteOutcome, status_code: int, *, merged: bool = False
+    ) -> Response:
         if outcome.error is not None:
             raise outcome.error
         if outcome.replay is not None:
             return await self._replayed(outcome.replay)
         assert outcome.shipment is not None
-        return shipment_response(outcome.shipment, status_code if outcome.appended else 200)
+        status_code = status_code if outcome.appended else 200
+        return shipment_response(outcome.shipment, status_code, merged=merged)
 
     async def _replayed(self, record: IdempotencyRecord) -> Response:
         """The original answer of the write already made with this key.
 
         Its body is the state at the version that write produced, read from the
-        stream, so it is byte for byte what the write answered.
+        stream, so it is byte for byte what the write answered; a merged write's
+        event says it was merged.
         """
-        shipment = await run_in_threadpool(
-            self._service.load_version, record.shipment_id, record.version
+        shipment, based_on = await run_in_threadpool(
+            self._service.load_version_and_base, record.shipment_id, record.version
         )
-        return shipment_response(shipment, record.status_code)
+        return shipment_response(shipment, record.status_code, merged=based_on is not None)
 
 
 class _Prepared:
@@ -233,19 +275,40 @@ def _new_shipment_body(request: WriteRequest) -> Requested:
 
 
 def _check_preconditions(shipment: Shipment, request: WriteRequest) -> None:
-    """428 without If-Match; 412 unless it names the current version (``*`` always does)."""
-    if request.if_none_match is not None and if_none_match_matches(
-        parse_condition(request.if_none_match), shipment.id, shipment.version
-    ):
-        raise VersionConflict(shipment.id, shipment.version)
+    """428 without If-Match; 412 unless it names the current version (``*`` always does).
+
+    A stale tag's conflict says which version the writer read (the newest of this
+    shipment its If-Match names; 0 for none), to tell it what changed since.
+    """
+    _check_if_none_match(shipment, request)
     if request.if_match is None:
         raise HttpProblem(
             428,
             "this write needs an If-Match header with the shipment's current ETag",
             headers={"ETag": etag_header(shipment.id, shipment.version)},
         )
-    if not if_match_passes(parse_condition(request.if_match), shipment.id, shipment.version):
+    condition = parse_condition(request.if_match)
+    if not if_match_passes(condition, shipment.id, shipment.version):
+        named = newest_named_version(condition, shipment.id, shipment.version)
+        raise VersionConflict(shipment.id, shipment.version, since=named or 0)
+
+
+def _check_if_none_match(shipment: Shipment, request: WriteRequest) -> None:
+    if request.if_none_match is not None and if_none_match_matches(
+        parse_condition(request.if_none_match), shipment.id, shipment.version
+    ):
         raise VersionConflict(shipment.id, shipment.version)
+
+
+def _edit(base: Shipment, body: dict[str, Any]) -> Edit:
+    """What a full write ``body`` changes relative to the ``base`` its writer read.
+
+    Server-owned fields may echo the base's values. Each value must be valid on its
+    own; the rules across fields run on the merged state (``Shipment.merge``).
+    """
+    check_server_owned(body, shipment_document(base))
+    values, status = requested_values(validate_write(body))
+    return Edit.between(base.details, base.status, values, status)
 
 
 def _claim(request: WriteRequest, status_code: int) -> IdempotencyClaim | None:

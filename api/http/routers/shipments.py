@@ -45,16 +45,32 @@ IdempotencyKey = Annotated[
         "gets its original answer.",
     ),
 ]
+Prefer = Annotated[
+    str | None,
+    Header(
+        alias="Prefer",
+        description="RFC 7240. `conflict=merge`: when If-Match names an older version, apply "
+        "the fields this write changes relative to it to the current version, unless one of "
+        "them changed since (then 412 with `conflictingFields`).",
+    ),
+]
 RequestIdHeader = Annotated[
     str | None,
     Header(alias="X-Request-ID", description="Echoed, and stored on the event as requestId."),
 ]
 
+PREFERENCE_APPLIED = {
+    "Preference-Applied": {
+        "description": "`conflict=merge` when a stale write was merged onto the current version",
+        "schema": {"type": "string"},
+    }
+}
 PRECONDITION_PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: problem("No such shipment"),
     412: problem(
-        "The If-Match tag is not current (another writer got there first); "
-        "the body has currentVersion and currentETag",
+        "The If-Match tag is not current (another writer got there first); the body has "
+        "currentVersion, currentETag, changesSince and changesSinceComplete (and "
+        "conflictingFields when a merge was preferred but fields overlap)",
         ETAG_HEADER,
     ),
     428: problem("If-Match is required"),
@@ -69,6 +85,7 @@ async def _write_request(
     idempotency_key: str | None,
     if_match: str | None = None,
     if_none_match: str | None = None,
+    prefer: str | None = None,
 ) -> WriteRequest:
     key = validated_key(idempotency_key)
     return WriteRequest(
@@ -81,6 +98,7 @@ async def _write_request(
         idempotency_key=key,
         if_match=if_match,
         if_none_match=if_none_match,
+        prefer=prefer,
     )
 
 
@@ -164,7 +182,7 @@ def get_shipment(
     summary="Replace every client-writable field (conditional)",
     response_model=None,
     responses={
-        200: shipment_answer("Replaced (or unchanged)"),
+        200: shipment_answer("Replaced (or unchanged)", PREFERENCE_APPLIED),
         **PRECONDITION_PROBLEMS,
         **WRITE_PROBLEMS,
     },
@@ -181,11 +199,12 @@ async def replace_shipment(
     if_match: IfMatch = None,
     if_none_match: IfNoneMatch = None,
     idempotency_key: IdempotencyKey = None,
+    prefer: Prefer = None,
     x_request_id: RequestIdHeader = None,
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
     write = await _write_request(
-        request, svc, principal, rid, idempotency_key, if_match, if_none_match
+        request, svc, principal, rid, idempotency_key, if_match, if_none_match, prefer
     )
     return await ShipmentWrites(svc.shipments).replace(parsed_id, write)
 
@@ -195,7 +214,7 @@ async def replace_shipment(
     summary="Change some fields with a JSON merge patch (conditional)",
     response_model=None,
     responses={
-        200: shipment_answer("Patched (or unchanged)"),
+        200: shipment_answer("Patched (or unchanged)", PREFERENCE_APPLIED),
         **PRECONDITION_PROBLEMS,
         **WRITE_PROBLEMS,
     },
@@ -213,8 +232,11 @@ async def patch_shipment(
     rid: RequestIdDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
+    prefer: Prefer = None,
     x_request_id: RequestIdHeader = None,
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
-    write = await _write_request(request, svc, principal, rid, idempotency_key, if_match)
+    write = await _write_request(
+        request, svc, principal, rid, idempotency_key, if_match, prefer=prefer
+    )
     return await ShipmentWrites(svc.shipments).patch(parsed_id, write)

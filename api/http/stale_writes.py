@@ -1,0 +1,166 @@
+"""A stale write's answer: what changed since its version, and merging what nobody else touched.
+
+An event store knows exactly what happened after the version a client read.
+Every 412 for a stale tag carries those history items (``changesSince``,
+rendered by ``/history``'s own code). A write that prefers ``conflict=merge``
+is instead applied to the current version when none of the fields it changes
+(relative to the version it names) changed since (``domain.merging``).
+
+The stream is read in a worker thread, never on the committer's thread, which
+holds row locks: the decision gets what was read. A merge is decided like any
+write, on the current state under its row lock, and only if the stream is still
+at the version read up to; if it moved on meanwhile, the new events are read and
+the merge is decided again (at most ``MAX_MERGE_ROUNDS`` times), so two merges
+racing are settled exactly as two writes are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+
+from api.http.field_names import camel
+from api.http.problems import version_conflict_problem
+from domain.merging import MERGEABLE_FIELDS, Edit
+from domain.shipment import Shipment
+from infrastructure.errors import ShipmentNotFound, VersionConflict
+from infrastructure.idempotency import IdempotencyClaim
+from infrastructure.shipment_service import ShipmentService
+from infrastructure.stream_reader import StreamReader
+from infrastructure.write_commands import Decide, WriteCommand, WriteOutcome
+from projections.shipment_history import MAX_PAGE_SIZE, Step, every_step, read_steps
+
+CHANGES_SINCE_LIMIT = 50  # history items in a 412; the client pages on with /history?after=
+MAX_MERGE_ROUNDS = 10  # a merge overtaken this often is answered 412
+
+_DOMAIN_NAMES = {camel(name): name for name in MERGEABLE_FIELDS}
+
+Execute = Callable[[WriteCommand], Awaitable[WriteOutcome]]
+
+
+@dataclass(frozen=True)
+class ChangesRead:
+    """The steps of a stream after version ``after`` up to ``up_to`` (perhaps only the first)."""
+
+    after: int
+    up_to: int
+    base: Shipment | None  # the state at ``after`` (None when ``after`` is 0)
+    steps: list[Step]
+
+    def problem_members(self) -> dict[str, Any]:
+        """``changesSince`` and ``changesSinceComplete`` of the 412."""
+        return {
+            "changesSince": [step.history_item() for step in self.steps[:CHANGES_SINCE_LIMIT]],
+            "changesSinceComplete": self.up_to - self.after <= CHANGES_SINCE_LIMIT,
+        }
+
+    def changed_fields(self) -> frozenset[str]:
+        """The domain names of the fields these steps changed."""
+        return frozenset(
+            _DOMAIN_NAMES[name]
+            for step in self.steps
+            for name in step.changes()
+            if name in _DOMAIN_NAMES
+        )
+
+    def then(self, later: ChangesRead) -> ChangesRead:
+        """These steps followed by ``later``'s (which starts where these end)."""
+        return ChangesRead(self.after, later.up_to, self.base, [*self.steps, *later.steps])
+
+
+def read_changes(
+    reader: StreamReader, shipment_id: UUID, after: int, up_to: int, limit: int | None = None
+) -> ChangesRead:
+    """The steps after ``after`` up to ``up_to`` (only the first ``limit`` when given)."""
+    count = up_to - after if limit is None else min(limit, up_to - after)
+    first = read_steps(reader, shipment_id, after, min(count, MAX_PAGE_SIZE))
+    steps = list(first.steps)
+    if len(steps) < count and first.next_after is not None:
+        steps += every_step(reader, shipment_id, after + count, after=first.next_after)
+    return ChangesRead(after, up_to, first.start, steps)
+
+
+@dataclass(frozen=True)
+class MergeRequest:
+    """A stale write that prefers to be merged: its edit, its author, its preconditions."""
+
+    edited: Callable[[Shipment], Edit]  # the fields it changes relative to its base state
+    actor: str
+    request_id: str | None
+    claim: IdempotencyClaim | None
+    check: Callable[[Shipment], None]  # preconditions besides the version (If-None-Match)
+
+
+class StaleWrites:
+    """Answers a write whose ``If-Match`` was stale: a 412 that says what changed, or a merge."""
+
+    def __init__(self, service: ShipmentService, execute: Execute) -> None:
+        self._service = service
+        self._reader = StreamReader(service.store)
+        self._execute = execute
+
+    async def refuse(self, conflict: VersionConflict) -> NoReturn:
+        """The 412, with the first history items after the version the writer named."""
+        read = await self._read(conflict, conflict.since or 0, CHANGES_SINCE_LIMIT)
+        raise version_conflict_problem(conflict, **read.problem_members())
+
+    async def merge(self, conflict: VersionConflict, request: MergeRequest) -> WriteOutcome:
+        """The outcome of the write merged onto the current version; a 412 when it cannot be."""
+        base_version = conflict.since or 0
+        read = await self._read(conflict, base_version)
+        assert read.base is not None  # a merge names a version of the shipment: ``since`` ≥ 1
+        try:
+            edit = request.edited(read.base)
+        except Exception:  # noqa: BLE001 - a body that cannot be read cannot be merged
+            # The stale tag is answered first (RFC 9110 §13.2.1), as without the preference.
+            raise version_conflict_problem(conflict, **read.problem_members()) from None
+        for _ in range(MAX_MERGE_ROUNDS):
+            conflicting = edit.conflicts(read.changed_fields())
+            if conflicting:
+                raise version_conflict_problem(
+                    conflict,
+                    **read.problem_members(),
+                    conflictingFields=sorted(camel(name) for name in conflicting),
+                )
+            decide = _merge_decision(conflict.shipment_id, edit, read, request)
+            command = WriteCommand(conflict.shipment_id, decide, request.claim)
+            outcome = await self._execute(command)
+            if not isinstance(outcome.error, VersionConflict) or outcome.error.since is None:
+                return outcome
+            conflict = outcome.error
+            read = read.then(await self._read(conflict, read.up_to))
+        raise version_conflict_problem(conflict, **read.problem_members())
+
+    async def _read(
+        self, conflict: VersionConflict, after: int, limit: int | None = None
+    ) -> ChangesRead:
+        return await run_in_threadpool(
+            read_changes,
+            self._reader,
+            conflict.shipment_id,
+            after,
+            conflict.current_version,
+            limit,
+        )
+
+
+def _merge_decision(
+    shipment_id: UUID, edit: Edit, read: ChangesRead, request: MergeRequest
+) -> Decide:
+    """Merge ``edit`` if the shipment is still at the version read up to (run by the committer)."""
+    changed = read.changed_fields()
+
+    def decide(current: Shipment | None) -> Shipment:
+        if current is None:
+            raise ShipmentNotFound(shipment_id)
+        request.check(current)
+        if current.version != read.up_to:
+            raise VersionConflict(current.id, current.version, since=read.after)
+        current.merge(edit, changed, read.after, request.actor, request.request_id)
+        return current
+
+    return decide
