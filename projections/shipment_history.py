@@ -8,6 +8,7 @@ whatever the event recorded and in whichever version of its class.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -80,6 +81,7 @@ def read_steps(reader: StreamReader, shipment_id: UUID, after: int, limit: int) 
     """Steps for versions ``after + 1 …`` (at most ``limit``), replayed from the stream."""
     page = reader.page(shipment_id, after, limit)
     shipment = page.start
+    start = deepcopy(shipment)  # the library's ``mutate`` changes the aggregate in place
     before = None if shipment is None else shipment_document(shipment)
     steps: list[Step] = []
     for event in page.events:
@@ -88,7 +90,7 @@ def read_steps(reader: StreamReader, shipment_id: UUID, after: int, limit: int) 
         steps.append(Step(event, before, document))
         before = document
     next_after = steps[-1].version if page.has_more and steps else None
-    return StepsPage(steps, next_after, page.start)
+    return StepsPage(steps, next_after, start)
 
 
 def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> dict[str, Any]:
