@@ -284,3 +284,21 @@ def test_an_idempotent_retry_of_a_merged_write_gets_its_original_answer(
     assert retry.headers["ETag"] == first.headers["ETag"]
     assert retry.headers["Preference-Applied"] == "conflict=merge"
     assert current(client, shipment)["version"] == 4
+
+
+# --- what /openapi.json says of it ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_openapi_documents_prefer_preference_applied_and_the_412_members(
+    client: TestClient, method: str
+) -> None:
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/v1/shipments/{shipment_id}"][method]
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    problem = spec["components"]["schemas"]["Problem"]["properties"]
+
+    assert "Prefer" in headers
+    assert "Preference-Applied" in operation["responses"]["200"]["headers"]
+    assert {"changesSince", "changesSinceComplete", "conflictingFields"} <= set(problem)
+    assert "basedOn" in spec["components"]["schemas"]["HistoryItem"]["properties"]
