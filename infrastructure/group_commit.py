@@ -47,6 +47,7 @@ from infrastructure.co_commit import InlineProjection, Statement, WriteModel
 from infrastructure.errors import StoreUnavailable
 from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.idempotency import IdempotencyLedger
+from infrastructure.recent_states import RecentStates
 from infrastructure.store_retries import RETRY_WAIT_SECONDS, TIMED_OUT
 from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
 
@@ -96,6 +97,8 @@ class GroupCommitter:
         # version is current; a cached state is used only when it is that version.
         self._cache: OrderedDict[UUID, Shipment] = OrderedDict()
         self._cache_size = cache_size
+        # The states written lately, by version: the base a stale write was read at.
+        self.recent = RecentStates(cache_size)
         self._queue: deque[_Queued] = deque()
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -117,6 +120,12 @@ class GroupCommitter:
         outcome: Future[WriteOutcome] = Future()
         self.enqueue(command, outcome.set_result)
         return outcome.result()
+
+    def known_version(self, shipment_id: UUID) -> int | None:
+        """The newest version of the shipment this process wrote lately (the current one
+        is at least that), or None; callable from any thread."""
+        state = self._cache.get(shipment_id)  # one C-level dict read: atomic under the GIL
+        return None if state is None else state.version
 
     def close(self) -> None:
         """Commit what is queued, then stop the committer thread."""
@@ -235,6 +244,7 @@ class GroupCommitter:
         return shipment
 
     def _remember(self, written: dict[UUID, Shipment]) -> None:
+        self.recent.keep(written.values())
         for shipment_id, shipment in written.items():
             self._cache[shipment_id] = shipment
             self._cache.move_to_end(shipment_id)

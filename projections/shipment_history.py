@@ -77,9 +77,18 @@ class StepsPage:
     start: Shipment | None = None  # the state the page starts from (None: from creation)
 
 
-def read_steps(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> StepsPage:
-    """Steps for versions ``after + 1 …`` (at most ``limit``), replayed from the stream."""
-    page = reader.page(shipment_id, after, limit)
+def read_steps(
+    reader: StreamReader,
+    shipment_id: UUID,
+    after: int,
+    limit: int,
+    start: Shipment | None = None,
+) -> StepsPage:
+    """Steps for versions ``after + 1 …`` (at most ``limit``), replayed from the stream.
+
+    ``start``: the state at ``after`` when the caller has it (else it is read).
+    """
+    page = reader.page(shipment_id, after, limit, start)
     shipment = page.start
     start = deepcopy(shipment)  # the library's ``mutate`` changes the aggregate in place
     before = None if shipment is None else shipment_document(shipment)

@@ -165,21 +165,29 @@ class ShipmentWrites:
             return current
 
         claim = _claim(request, 200)
+        stale = StaleWrites(self._service, self._execute)
+        merge = None
+        if prefers_merge(request.prefer):
+            merge = MergeRequest(
+                edited,
+                request.principal.subject,
+                request.request_id,
+                claim,
+                lambda current: _check_if_none_match(current, request),
+            )
+            known = stale.known_stale(shipment_id, request.if_match)
+            merged = None if known is None else await stale.merge(known, merge, under_lock=False)
+            if merged is not None:
+                return await self._answer(merged, 200, merged=True)
         outcome = await self._execute(WriteCommand(shipment_id, decide, claim))
         conflict = outcome.error
         if not isinstance(conflict, VersionConflict) or conflict.since is None:
             return await self._answer(outcome, 200)
-        stale = StaleWrites(self._service, self._execute)
-        if not (prefers_merge(request.prefer) and conflict.since > 0):
-            await stale.refuse(conflict)
-        merge = MergeRequest(
-            edited,
-            request.principal.subject,
-            request.request_id,
-            claim,
-            lambda current: _check_if_none_match(current, request),
-        )
-        return await self._answer(await stale.merge(conflict, merge), 200, merged=True)
+        if merge is not None and conflict.since > 0:
+            merged = await stale.merge(conflict, merge)
+            if merged is not None:
+                return await self._answer(merged, 200, merged=True)
+        await stale.refuse(conflict)
 
     async def _execute(self, command: WriteCommand) -> WriteOutcome:
         """Queue the write on the committer and await its outcome without a worker thread."""

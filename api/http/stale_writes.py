@@ -23,6 +23,7 @@ from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 
+from api.http.etags import if_match_passes, newest_named_version, parse_condition
 from api.http.field_names import camel
 from api.http.problems import version_conflict_problem
 from domain.merging import MERGEABLE_FIELDS, Edit
@@ -73,11 +74,21 @@ class ChangesRead:
 
 
 def read_changes(
-    reader: StreamReader, shipment_id: UUID, after: int, up_to: int, limit: int | None = None
+    service: ShipmentService,
+    shipment_id: UUID,
+    after: int,
+    up_to: int,
+    limit: int | None = None,
 ) -> ChangesRead:
-    """The steps after ``after`` up to ``up_to`` (only the first ``limit`` when given)."""
+    """The steps after ``after`` up to ``up_to`` (only the first ``limit`` when given).
+
+    They start from the state at ``after``, kept in memory when this process wrote
+    it lately (``RecentStates``), else read from the stream (snapshot, events).
+    """
+    reader = StreamReader(service.store)
     count = up_to - after if limit is None else min(limit, up_to - after)
-    first = read_steps(reader, shipment_id, after, min(count, MAX_PAGE_SIZE))
+    start = service.recent_state(shipment_id, after) if after > 0 else None
+    first = read_steps(reader, shipment_id, after, min(count, MAX_PAGE_SIZE), start)
     steps = list(first.steps)
     if len(steps) < count and first.next_after is not None:
         steps += every_step(reader, shipment_id, after + count, after=first.next_after)
@@ -100,7 +111,6 @@ class StaleWrites:
 
     def __init__(self, service: ShipmentService, execute: Execute) -> None:
         self._service = service
-        self._reader = StreamReader(service.store)
         self._execute = execute
 
     async def refuse(self, conflict: VersionConflict) -> NoReturn:
@@ -108,18 +118,45 @@ class StaleWrites:
         read = await self._read(conflict, conflict.since or 0, CHANGES_SINCE_LIMIT)
         raise version_conflict_problem(conflict, **read.problem_members())
 
-    async def merge(self, conflict: VersionConflict, request: MergeRequest) -> WriteOutcome:
-        """The outcome of the write merged onto the current version; a 412 when it cannot be."""
+    def known_stale(self, shipment_id: UUID, if_match: str | None) -> VersionConflict | None:
+        """The conflict a write will meet for sure: its If-Match names only versions older
+        than one this process wrote (versions only grow). None when that is not known.
+
+        A merge then reads the changes before its first decision, not after a refusal.
+        """
+        known = self._service.known_version(shipment_id)
+        if known is None or if_match is None:
+            return None
+        condition = parse_condition(if_match)
+        if condition.any_current:
+            return None
+        named = newest_named_version(condition, shipment_id, known)
+        if named is None or if_match_passes(condition, shipment_id, known):
+            return None
+        return VersionConflict(shipment_id, known, since=named)
+
+    async def merge(
+        self, conflict: VersionConflict, request: MergeRequest, *, under_lock: bool = True
+    ) -> WriteOutcome | None:
+        """The outcome of the write merged onto the current version; a 412 when fields overlap.
+
+        None when the write's fields cannot be worked out (a body that cannot be read
+        cannot be merged): it is then answered as a stale write without the preference.
+        None too when ``conflict`` was not met under the row lock (``known_stale``) and
+        fields overlap: the 412 must name the version read under the lock, so the
+        caller decides the write as usual first.
+        """
         base_version = conflict.since or 0
         read = await self._read(conflict, base_version)
         assert read.base is not None  # a merge names a version of the shipment: ``since`` ≥ 1
         try:
             edit = request.edited(read.base)
-        except Exception:  # noqa: BLE001 - a body that cannot be read cannot be merged
-            # The stale tag is answered first (RFC 9110 §13.2.1), as without the preference.
-            raise version_conflict_problem(conflict, **read.problem_members()) from None
+        except Exception:  # noqa: BLE001 - the stale tag is answered first (RFC 9110 §13.2.1)
+            return None
         for _ in range(MAX_MERGE_ROUNDS):
             conflicting = edit.conflicts(read.changed_fields())
+            if conflicting and not under_lock:
+                return None
             if conflicting:
                 raise version_conflict_problem(
                     conflict,
@@ -127,11 +164,10 @@ class StaleWrites:
                     conflictingFields=sorted(camel(name) for name in conflicting),
                 )
             decide = _merge_decision(conflict.shipment_id, edit, read, request)
-            command = WriteCommand(conflict.shipment_id, decide, request.claim)
-            outcome = await self._execute(command)
+            outcome = await self._execute(WriteCommand(conflict.shipment_id, decide, request.claim))
             if not isinstance(outcome.error, VersionConflict) or outcome.error.since is None:
                 return outcome
-            conflict = outcome.error
+            conflict, under_lock = outcome.error, True
             read = read.then(await self._read(conflict, read.up_to))
         raise version_conflict_problem(conflict, **read.problem_members())
 
@@ -140,7 +176,7 @@ class StaleWrites:
     ) -> ChangesRead:
         return await run_in_threadpool(
             read_changes,
-            self._reader,
+            self._service,
             conflict.shipment_id,
             after,
             conflict.current_version,
