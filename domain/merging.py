@@ -10,15 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.details import DETAIL_FIELDS, ShipmentDetails
 from domain.errors import DomainError
 from domain.values import Status
 
+if TYPE_CHECKING:
+    from domain.shipment import Shipment
+
 STATUS = "status"
 MERGEABLE_FIELDS: tuple[str, ...] = (*DETAIL_FIELDS, STATUS)
 """Every field a write can change, each counted whole (an address is one field)."""
+
+
+def fields_changed(before: Shipment, after: Shipment) -> frozenset[str]:
+    """The fields whose value differs between two states (what history shows as changed)."""
+    changed = {
+        name
+        for name in DETAIL_FIELDS
+        if getattr(before.details, name) != getattr(after.details, name)
+    }
+    if before.status != after.status:
+        changed.add(STATUS)
+    return frozenset(changed)
 
 
 class MergeConflict(DomainError):

@@ -186,6 +186,7 @@ class GroupCommitter:
                 continue
             break
         self._session.committed()
+        self.recent.keep(decided.accepted)
         self._remember(decided.written)
         _tell(batch, decided.outcomes)
         self._take_snapshots(decided.events)
@@ -244,7 +245,6 @@ class GroupCommitter:
         return shipment
 
     def _remember(self, written: dict[UUID, Shipment]) -> None:
-        self.recent.keep(written.values())
         for shipment_id, shipment in written.items():
             self._cache[shipment_id] = shipment
             self._cache.move_to_end(shipment_id)

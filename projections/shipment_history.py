@@ -75,6 +75,7 @@ class StepsPage:
     steps: list[Step]
     next_after: int | None
     start: Shipment | None = None  # the state the page starts from (None: from creation)
+    end: Shipment | None = None  # the state after its last step (the start's when it has none)
 
 
 def read_steps(
@@ -99,7 +100,7 @@ def read_steps(
         steps.append(Step(event, before, document))
         before = document
     next_after = steps[-1].version if page.has_more and steps else None
-    return StepsPage(steps, next_after, start)
+    return StepsPage(steps, next_after, start, shipment)
 
 
 def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> dict[str, Any]:

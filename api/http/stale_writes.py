@@ -26,14 +26,14 @@ from starlette.concurrency import run_in_threadpool
 from api.http.etags import if_match_passes, newest_named_version, parse_condition
 from api.http.field_names import camel
 from api.http.problems import version_conflict_problem
-from domain.merging import MERGEABLE_FIELDS, Edit
+from domain.merging import MERGEABLE_FIELDS, Edit, fields_changed
 from domain.shipment import Shipment
 from infrastructure.errors import ShipmentNotFound, VersionConflict
 from infrastructure.idempotency import IdempotencyClaim
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.stream_reader import StreamReader
 from infrastructure.write_commands import Decide, WriteCommand, WriteOutcome
-from projections.shipment_history import MAX_PAGE_SIZE, Step, every_step, read_steps
+from projections.shipment_history import MAX_PAGE_SIZE, Step, read_steps
 
 CHANGES_SINCE_LIMIT = 50  # history items in a 412; the client pages on with /history?after=
 MAX_MERGE_ROUNDS = 10  # a merge overtaken this often is answered 412
@@ -51,6 +51,7 @@ class ChangesRead:
     up_to: int
     base: Shipment | None  # the state at ``after`` (None when ``after`` is 0)
     steps: list[Step]
+    end: Shipment | None  # the state at ``up_to`` (when all the steps were read)
 
     def problem_members(self) -> dict[str, Any]:
         """``changesSince`` and ``changesSinceComplete`` of the 412."""
@@ -70,7 +71,9 @@ class ChangesRead:
 
     def then(self, later: ChangesRead) -> ChangesRead:
         """These steps followed by ``later``'s (which starts where these end)."""
-        return ChangesRead(self.after, later.up_to, self.base, [*self.steps, *later.steps])
+        return ChangesRead(
+            self.after, later.up_to, self.base, [*self.steps, *later.steps], later.end
+        )
 
 
 def read_changes(
@@ -88,11 +91,13 @@ def read_changes(
     reader = StreamReader(service.store)
     count = up_to - after if limit is None else min(limit, up_to - after)
     start = service.recent_state(shipment_id, after) if after > 0 else None
-    first = read_steps(reader, shipment_id, after, min(count, MAX_PAGE_SIZE), start)
-    steps = list(first.steps)
-    if len(steps) < count and first.next_after is not None:
-        steps += every_step(reader, shipment_id, after + count, after=first.next_after)
-    return ChangesRead(after, up_to, first.start, steps)
+    page = read_steps(reader, shipment_id, after, min(count, MAX_PAGE_SIZE), start)
+    base, steps = page.start, list(page.steps)
+    while len(steps) < count and page.next_after is not None:
+        size = min(count - len(steps), MAX_PAGE_SIZE)
+        page = read_steps(reader, shipment_id, page.next_after, size, page.end)
+        steps += page.steps
+    return ChangesRead(after, up_to, base, steps, page.end)
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,9 @@ class StaleWrites:
                     **read.problem_members(),
                     conflictingFields=sorted(camel(name) for name in conflicting),
                 )
-            decide = _merge_decision(conflict.shipment_id, edit, read, request)
+            decide = _merge_decision(
+                conflict.shipment_id, edit, read, request, self._service.recent_state
+            )
             outcome = await self._execute(WriteCommand(conflict.shipment_id, decide, request.claim))
             if not isinstance(outcome.error, VersionConflict) or outcome.error.since is None:
                 return outcome
@@ -185,18 +192,53 @@ class StaleWrites:
 
 
 def _merge_decision(
-    shipment_id: UUID, edit: Edit, read: ChangesRead, request: MergeRequest
+    shipment_id: UUID,
+    edit: Edit,
+    read: ChangesRead,
+    request: MergeRequest,
+    recent_state: Callable[[UUID, int], Shipment | None],
 ) -> Decide:
-    """Merge ``edit`` if the shipment is still at the version read up to (run by the committer)."""
+    """Merge ``edit`` onto the current state (run by the committer, with the row locked).
+
+    The changes since the base are those read, plus, when writes landed after the
+    read, theirs: worked out in memory from the states this process wrote lately
+    (no I/O on the committer's thread). When one of those states is not at hand, or
+    a field overlaps, the write meets a ``VersionConflict`` at the current version:
+    the caller reads the new changes and decides again (or answers the overlap).
+    """
     changed = read.changed_fields()
 
     def decide(current: Shipment | None) -> Shipment:
         if current is None:
             raise ShipmentNotFound(shipment_id)
         request.check(current)
+        since = changed
         if current.version != read.up_to:
-            raise VersionConflict(current.id, current.version, since=read.after)
-        current.merge(edit, changed, read.after, request.actor, request.request_id)
+            later = _changed_between(read.end, current, recent_state)
+            if later is None or edit.conflicts(later):
+                raise VersionConflict(current.id, current.version, since=read.after)
+            since = changed | later
+        current.merge(edit, since, read.after, request.actor, request.request_id)
         return current
 
     return decide
+
+
+def _changed_between(
+    start: Shipment | None,
+    current: Shipment,
+    recent_state: Callable[[UUID, int], Shipment | None],
+) -> frozenset[str] | None:
+    """The fields changed from ``start`` to ``current``, version by version; None when a
+    version in between is not among the states this process wrote lately."""
+    if start is None or start.version > current.version:
+        return None
+    changed: set[str] = set()
+    before = start
+    for version in range(start.version + 1, current.version):
+        state = recent_state(current.id, version)
+        if state is None:
+            return None
+        changed |= fields_changed(before, state)
+        before = state
+    return frozenset(changed | fields_changed(before, current))
