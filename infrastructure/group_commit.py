@@ -121,12 +121,6 @@ class GroupCommitter:
         self.enqueue(command, outcome.set_result)
         return outcome.result()
 
-    def known_version(self, shipment_id: UUID) -> int | None:
-        """The newest version of the shipment this process wrote lately (the current one
-        is at least that), or None; callable from any thread."""
-        state = self._cache.get(shipment_id)  # one C-level dict read: atomic under the GIL
-        return None if state is None else state.version
-
     def close(self) -> None:
         """Commit what is queued, then stop the committer thread."""
         with self._condition:

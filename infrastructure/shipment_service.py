@@ -102,10 +102,6 @@ class ShipmentService:
             raise ShipmentNotFound(shipment_id, version)
         return shipment
 
-    def known_version(self, shipment_id: UUID) -> int | None:
-        """A version the shipment is known to have reached (this process wrote it), or None."""
-        return self._committer.known_version(shipment_id)
-
     def recent_state(self, shipment_id: UUID, version: int) -> Shipment | None:
         """The state at ``version`` if this process wrote it lately (a copy), else None."""
         return self._committer.recent.at(shipment_id, version)

@@ -156,16 +156,7 @@ class ShipmentWrites:
         requested: Callable[[dict[str, Any]], Requested],
         edited: Callable[[Shipment], Edit],
     ) -> Response:
-        def decide(current: Shipment | None) -> Shipment:
-            if current is None:
-                raise ShipmentNotFound(shipment_id)
-            _check_preconditions(current, request)
-            details, status = requested(shipment_document(current))
-            current.revise(details, status, request.principal.subject, request.request_id)
-            return current
-
         claim = _claim(request, 200)
-        stale = StaleWrites(self._service, self._execute)
         merge = None
         if prefers_merge(request.prefer):
             merge = MergeRequest(
@@ -175,14 +166,32 @@ class ShipmentWrites:
                 claim,
                 lambda current: _check_if_none_match(current, request),
             )
-            known = stale.known_stale(shipment_id, request.if_match)
-            merged = None if known is None else await stale.merge(known, merge, under_lock=False)
-            if merged is not None:
-                return await self._answer(merged, 200, merged=True)
+        stale = StaleWrites(self._service, self._execute)
+        merged_at_once = [False]  # set by the decision that committed (the last one run)
+
+        def decide(current: Shipment | None) -> Shipment:
+            if current is None:
+                raise ShipmentNotFound(shipment_id)
+            merged_at_once[0] = False
+            try:
+                _check_preconditions(current, request)
+            except VersionConflict as conflict:
+                # A stale write that prefers a merge is merged here when every state
+                # since its version is in memory; else it is answered in the loop.
+                if merge is None or not conflict.since:
+                    raise
+                if not stale.merged_in_memory(current, conflict.since, merge):
+                    raise
+                merged_at_once[0] = True
+                return current
+            details, status = requested(shipment_document(current))
+            current.revise(details, status, request.principal.subject, request.request_id)
+            return current
+
         outcome = await self._execute(WriteCommand(shipment_id, decide, claim))
         conflict = outcome.error
         if not isinstance(conflict, VersionConflict) or conflict.since is None:
-            return await self._answer(outcome, 200)
+            return await self._answer(outcome, 200, merged=merged_at_once[0])
         if merge is not None and conflict.since > 0:
             merged = await stale.merge(conflict, merge)
             if merged is not None:

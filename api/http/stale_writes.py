@@ -23,7 +23,6 @@ from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 
-from api.http.etags import if_match_passes, newest_named_version, parse_condition
 from api.http.field_names import camel
 from api.http.problems import version_conflict_problem
 from domain.merging import MERGEABLE_FIELDS, Edit, fields_changed
@@ -123,33 +122,31 @@ class StaleWrites:
         read = await self._read(conflict, conflict.since or 0, CHANGES_SINCE_LIMIT)
         raise version_conflict_problem(conflict, **read.problem_members())
 
-    def known_stale(self, shipment_id: UUID, if_match: str | None) -> VersionConflict | None:
-        """The conflict a write will meet for sure: its If-Match names only versions older
-        than one this process wrote (versions only grow). None when that is not known.
+    def merged_in_memory(self, current: Shipment, base_version: int, request: MergeRequest) -> bool:
+        """Merge onto ``current`` from the states this process wrote lately, if they are all
+        at hand (on the committer's thread: no I/O); False when the stream must be read.
 
-        A merge then reads the changes before its first decision, not after a refusal.
+        Overlapping fields also answer False: the 412 is made in the loop, with
+        ``changesSince`` read from the stream.
         """
-        known = self._service.known_version(shipment_id)
-        if known is None or if_match is None:
-            return None
-        condition = parse_condition(if_match)
-        if condition.any_current:
-            return None
-        named = newest_named_version(condition, shipment_id, known)
-        if named is None or if_match_passes(condition, shipment_id, known):
-            return None
-        return VersionConflict(shipment_id, known, since=named)
+        base = self._service.recent_state(current.id, base_version)
+        if base is None:
+            return False
+        try:
+            edit = request.edited(base)
+        except Exception:  # noqa: BLE001 - a body that cannot be read is answered in the loop
+            return False
+        changed = _changed_between(base, current, self._service.recent_state)
+        if changed is None or edit.conflicts(changed):
+            return False
+        current.merge(edit, changed, base_version, request.actor, request.request_id)
+        return True
 
-    async def merge(
-        self, conflict: VersionConflict, request: MergeRequest, *, under_lock: bool = True
-    ) -> WriteOutcome | None:
+    async def merge(self, conflict: VersionConflict, request: MergeRequest) -> WriteOutcome | None:
         """The outcome of the write merged onto the current version; a 412 when fields overlap.
 
         None when the write's fields cannot be worked out (a body that cannot be read
         cannot be merged): it is then answered as a stale write without the preference.
-        None too when ``conflict`` was not met under the row lock (``known_stale``) and
-        fields overlap: the 412 must name the version read under the lock, so the
-        caller decides the write as usual first.
         """
         base_version = conflict.since or 0
         read = await self._read(conflict, base_version)
@@ -160,8 +157,6 @@ class StaleWrites:
             return None
         for _ in range(MAX_MERGE_ROUNDS):
             conflicting = edit.conflicts(read.changed_fields())
-            if conflicting and not under_lock:
-                return None
             if conflicting:
                 raise version_conflict_problem(
                     conflict,
@@ -174,7 +169,7 @@ class StaleWrites:
             outcome = await self._execute(WriteCommand(conflict.shipment_id, decide, request.claim))
             if not isinstance(outcome.error, VersionConflict) or outcome.error.since is None:
                 return outcome
-            conflict, under_lock = outcome.error, True
+            conflict = outcome.error
             read = read.then(await self._read(conflict, read.up_to))
         raise version_conflict_problem(conflict, **read.problem_members())
 

@@ -4,11 +4,14 @@ whose fields nobody else changed, on the current state, under every domain rule.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http.app import create_app
+from infrastructure.settings import Settings
 from tests.api.conftest import (
     current,
     patch,
@@ -302,3 +305,40 @@ def test_openapi_documents_prefer_preference_applied_and_the_412_members(
     assert "Preference-Applied" in operation["responses"]["200"]["headers"]
     assert {"changesSince", "changesSinceComplete", "conflictingFields"} <= set(problem)
     assert "basedOn" in spec["components"]["schemas"]["HistoryItem"]["properties"]
+
+
+# --- a server that did not write the versions since reads them from the stream --------------
+
+
+@pytest.fixture
+def other_server(settings: Settings) -> Iterator[TestClient]:
+    """A second app on the same store: none of the first one's writes are in its memory."""
+    with TestClient(create_app(settings), raise_server_exceptions=False) as second:
+        yield second
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [({"customerRemarks": "mine"}, 200), ({"weightLbs": 20}, 412)],
+    ids=["disjoint", "overlapping"],
+)
+def test_a_merge_through_another_server_reads_the_changes_since_from_the_stream(
+    client: TestClient,
+    other_server: TestClient,
+    shipment: dict[str, Any],
+    changes: dict[str, Any],
+    status: int,
+) -> None:
+    theirs = patched(client, shipment, {"weightLbs": 10})
+
+    response = patch(other_server, shipment, changes, **MERGE)
+
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.json()["weightLbs"] == 10
+        assert response.json()["customerRemarks"] == "mine"
+        assert response.headers["Preference-Applied"] == "conflict=merge"
+    else:
+        problem = problem_of(response, 412)
+        assert problem["conflictingFields"] == ["weightLbs"]
+        assert problem["currentVersion"] == theirs["version"]
