@@ -91,7 +91,7 @@ def read_steps(
     """
     page = reader.page(shipment_id, after, limit, start)
     shipment = page.start
-    start = deepcopy(shipment)  # the library's ``mutate`` changes the aggregate in place
+    first = deepcopy(shipment)  # the library's ``mutate`` changes the aggregate in place
     before = None if shipment is None else shipment_document(shipment)
     steps: list[Step] = []
     for event in page.events:
@@ -100,7 +100,7 @@ def read_steps(
         steps.append(Step(event, before, document))
         before = document
     next_after = steps[-1].version if page.has_more and steps else None
-    return StepsPage(steps, next_after, start, shipment)
+    return StepsPage(steps, next_after, first, shipment)
 
 
 def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> dict[str, Any]:
@@ -112,15 +112,13 @@ def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int
     }
 
 
-def every_step(
-    reader: StreamReader, shipment_id: UUID, up_to: int | None = None, after: int = 0
-) -> list[Step]:
-    """All steps of a stream after ``after`` (0: from creation), up to ``up_to``, page by page."""
+def every_step(reader: StreamReader, shipment_id: UUID, up_to: int | None = None) -> list[Step]:
+    """All steps of a stream from creation (or up to version ``up_to``), page by page."""
     steps: list[Step] = []
-    position: int | None = after
-    while position is not None and (up_to is None or position < up_to):
-        limit = MAX_PAGE_SIZE if up_to is None else min(MAX_PAGE_SIZE, up_to - position)
-        page = read_steps(reader, shipment_id, position, limit)
+    after: int | None = 0
+    while after is not None and (up_to is None or after < up_to):
+        limit = MAX_PAGE_SIZE if up_to is None else min(MAX_PAGE_SIZE, up_to - after)
+        page = read_steps(reader, shipment_id, after, limit)
         steps.extend(page.steps)
-        position = page.next_after
+        after = page.next_after
     return steps

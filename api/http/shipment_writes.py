@@ -37,29 +37,28 @@ from api.http.preferences import MERGE_ON_CONFLICT, prefers_merge
 from api.http.problems import HttpProblem
 from api.http.shipment_input import (
     JSON,
-    MERGE_PATCH,
     apply_merge_patch,
     check_server_owned,
-    parse_json_object,
-    reject_server_owned,
-    requested_values,
-    require_content_type,
     to_domain,
     validate_write,
 )
 from api.http.stale_writes import MergeRequest, StaleWrites
+from api.http.write_bodies import (
+    Prepared,
+    Requested,
+    edit_of,
+    json_body,
+    merge_patch,
+    new_shipment,
+)
 from api.plumbing.principals import Principal
-from domain.details import ShipmentDetails
 from domain.merging import Edit
 from domain.shipment import Shipment
-from domain.values import Status
 from infrastructure.errors import ShipmentNotFound, StoreUnavailable, VersionConflict
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyRecord
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.write_commands import WriteCommand, WriteOutcome
 from projections.shipment_document import encode_document, shipment_document
-
-Requested = tuple[ShipmentDetails, Status | None]
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ class ShipmentWrites:
         self._service = service
 
     async def create(self, request: WriteRequest) -> Response:
-        prepared = _Prepared.of(lambda: _new_shipment_body(request))
+        prepared = Prepared.of(lambda: new_shipment(request.content_type, request.body))
 
         def decide(_: Shipment | None) -> Shipment:
             details, _status = prepared.result()
@@ -120,9 +119,9 @@ class ShipmentWrites:
         return await self._answer(outcome, 201)
 
     async def replace(self, shipment_id: UUID, request: WriteRequest) -> Response:
-        body = _Prepared.of(lambda: _json_body(request, (JSON,)))
+        body = Prepared.of(lambda: json_body(request.content_type, request.body, (JSON,)))
         # A PUT's body is the whole new state: it is validated here, against nothing.
-        validated = _Prepared.of(lambda: to_domain(validate_write(body.result())))
+        validated = Prepared.of(lambda: to_domain(validate_write(body.result())))
 
         def requested(current: dict[str, Any]) -> Requested:
             check_server_owned(body.result(), current)
@@ -131,12 +130,12 @@ class ShipmentWrites:
 
         def edited(base: Shipment) -> Edit:
             # A PUT changes the fields whose value in its body differs from the base's.
-            return _edit(base, body.result())
+            return edit_of(base, body.result())
 
         return await self._revise(shipment_id, request, requested, edited)
 
     async def patch(self, shipment_id: UUID, request: WriteRequest) -> Response:
-        patch = _Prepared.of(lambda: _merge_patch(request))
+        patch = Prepared.of(lambda: merge_patch(request.content_type, request.body))
 
         def requested(current: dict[str, Any]) -> Requested:
             merged: dict[str, Any] = apply_merge_patch(current, patch.result())
@@ -145,7 +144,7 @@ class ShipmentWrites:
 
         def edited(base: Shipment) -> Edit:
             # A merge patch changes its members whose value differs from the base's.
-            return _edit(base, apply_merge_patch(shipment_document(base), patch.result()))
+            return edit_of(base, apply_merge_patch(shipment_document(base), patch.result()))
 
         return await self._revise(shipment_id, request, requested, edited)
 
@@ -236,61 +235,6 @@ class ShipmentWrites:
         return shipment_response(shipment, record.status_code, merged=based_on is not None)
 
 
-class _Prepared:
-    """A value worked out in the event loop, or the refusal it met, raised when asked for.
-
-    The decision asks for it only once the preconditions passed, so a stale tag
-    is 412 even when the body is also malformed (RFC 9110 §13.2.1).
-    """
-
-    def __init__(self, value: Any = None, error: Exception | None = None) -> None:
-        self._value = value
-        self._error = error
-
-    @classmethod
-    def of(cls, compute: Callable[[], Any]) -> _Prepared:
-        try:
-            return cls(compute())
-        except Exception as error:  # noqa: BLE001 - kept, and raised in its turn
-            return cls(error=error)
-
-    def result(self) -> Any:
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-def _json_body(request: WriteRequest, accepted: tuple[str, ...]) -> dict[str, Any]:
-    require_content_type(request.content_type, accepted)
-    return parse_json_object(request.body)
-
-
-def _merge_patch(request: WriteRequest) -> dict[str, Any]:
-    patch = _json_body(request, (MERGE_PATCH, JSON))
-    if "status" in patch and patch["status"] is None:
-        raise HttpProblem(
-            422,
-            "status cannot be removed",
-            type_="/problems/invalid-request",
-            errors=[{"field": "status", "reason": "cannot be null"}],
-        )
-    return patch
-
-
-def _new_shipment_body(request: WriteRequest) -> Requested:
-    body = _json_body(request, (JSON,))
-    reject_server_owned(body)
-    details, status = to_domain(validate_write(body))
-    if status is not None:
-        raise HttpProblem(
-            422,
-            "a new shipment is always DRAFT; leave status out",
-            type_="/problems/invalid-request",
-            errors=[{"field": "status", "reason": "cannot be set on create"}],
-        )
-    return details, status
-
-
 def _check_preconditions(shipment: Shipment, request: WriteRequest) -> None:
     """428 without If-Match; 412 unless it names the current version (``*`` always does).
 
@@ -315,17 +259,6 @@ def _check_if_none_match(shipment: Shipment, request: WriteRequest) -> None:
         parse_condition(request.if_none_match), shipment.id, shipment.version
     ):
         raise VersionConflict(shipment.id, shipment.version)
-
-
-def _edit(base: Shipment, body: dict[str, Any]) -> Edit:
-    """What a full write ``body`` changes relative to the ``base`` its writer read.
-
-    Server-owned fields may echo the base's values. Each value must be valid on its
-    own; the rules across fields run on the merged state (``Shipment.merge``).
-    """
-    check_server_owned(body, shipment_document(base))
-    values, status = requested_values(validate_write(body))
-    return Edit.between(base.details, base.status, values, status)
 
 
 def _claim(request: WriteRequest, status_code: int) -> IdempotencyClaim | None:

@@ -6,12 +6,14 @@ rendered by ``/history``'s own code). A write that prefers ``conflict=merge``
 is instead applied to the current version when none of the fields it changes
 (relative to the version it names) changed since (``domain.merging``).
 
-The stream is read in a worker thread, never on the committer's thread, which
-holds row locks: the decision gets what was read. A merge is decided like any
-write, on the current state under its row lock, and only if the stream is still
-at the version read up to; if it moved on meanwhile, the new events are read and
-the merge is decided again (at most ``MAX_MERGE_ROUNDS`` times), so two merges
-racing are settled exactly as two writes are.
+The fields changed since come from the states this process wrote lately when
+they are all in memory (then the write's first decision merges it at once:
+``merged_in_memory``), else from the stream, read in a worker thread — never on
+the committer's thread, which holds row locks. A merge is decided like any
+write, on the current state under its row lock; if the stream moved on after the
+read and the new versions are not in memory, they are read and the merge is
+decided again (at most ``MAX_MERGE_ROUNDS`` times), so two merges racing are
+settled exactly as two writes are.
 """
 
 from __future__ import annotations
