@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.details import DETAIL_FIELDS, ShipmentDetails
 from domain.errors import IllegalTransition, ShipmentClosed
+from domain.merging import Edit, MergeConflict
 from domain.values import Status
 
 
@@ -53,11 +55,13 @@ class Shipment(Aggregate):
         status: Status | None,
         actor: str,
         request_id: str | None,
+        based_on: int | None = None,
     ) -> bool:
         """Make the shipment match ``details`` (and ``status`` when given).
 
         Returns whether an event was recorded: a request that changes nothing
-        records nothing, so it does not move the version.
+        records nothing, so it does not move the version. ``based_on`` is the
+        older version a merged write was based on (None: the current one).
         """
         changes = self.details.differences(details)
         new_status = status if status is not None and status != self.status else None
@@ -69,17 +73,65 @@ class Shipment(Aggregate):
             raise IllegalTransition(self.status.value, new_status.value)
         if not changes:
             assert new_status is not None
-            self._change_status(self.status, new_status, actor, request_id)
+            self._change_status(self.status, new_status, actor, request_id, based_on)
         else:
             previous: dict[str, Any] = {name: getattr(self.details, name) for name in changes}
             if new_status is not None:
                 previous["status"] = self.status
-            self._revise(changes, new_status, actor, request_id, previous)
+            self._revise(changes, new_status, actor, request_id, previous, based_on)
         return True
 
-    @event("StatusChanged")
+    def merge(
+        self,
+        edit: Edit,
+        changed_since: Collection[str],
+        based_on: int,
+        actor: str,
+        request_id: str | None,
+    ) -> bool:
+        """Apply a write based on the older version ``based_on`` to the current state.
+
+        ``changed_since`` names the fields changed after ``based_on``. Raises
+        ``MergeConflict`` when the write changes one of them; otherwise only the
+        write's own fields are applied, and every rule of ``revise`` runs on the
+        current state (a shipment closed meanwhile refuses the merge).
+        """
+        conflicting = edit.conflicts(changed_since)
+        if conflicting:
+            raise MergeConflict(conflicting)
+        if not edit.values:
+            return False
+        details, status = edit.onto(self.details)
+        return self.revise(details, status, actor, request_id, based_on)
+
+    class StatusChanged(Aggregate.Event):
+        """Only the status moved.
+
+        Version 2 also records ``based_on``: the older version a merged write was
+        based on (None for a write made on the current version, and for events
+        recorded before version 2, which are upcast with None).
+        """
+
+        class_version = 2
+
+        old_status: Status
+        new_status: Status
+        actor: str
+        request_id: str | None
+        based_on: int | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["based_on"] = None
+
+    @event(StatusChanged)
     def _change_status(
-        self, old_status: Status, new_status: Status, actor: str, request_id: str | None
+        self,
+        old_status: Status,
+        new_status: Status,
+        actor: str,
+        request_id: str | None,
+        based_on: int | None,
     ) -> None:
         self.status = new_status
 
@@ -90,20 +142,26 @@ class Shipment(Aggregate):
         ``status``, when it moved) had before, so one event read alone, as the
         change feed shows it, tells what it replaced. Version 1 events did not
         record it; they are upcast with ``previous = None`` (unknown without
-        replaying the stream, which ``history`` does).
+        replaying the stream, which ``history`` does). Version 3 also records
+        ``based_on``, as ``StatusChanged`` does; older events are upcast with None.
         """
 
-        class_version = 2
+        class_version = 3
 
         changes: dict[str, Any]
         new_status: Status | None
         actor: str
         request_id: str | None
         previous: dict[str, Any] | None
+        based_on: int | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["previous"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["based_on"] = None
 
     @event(Revised)
     def _revise(
@@ -113,10 +171,11 @@ class Shipment(Aggregate):
         actor: str,
         request_id: str | None,
         previous: dict[str, Any] | None,
+        based_on: int | None,
     ) -> None:
         self.details = self.details.with_changes(changes)
         if new_status is not None:
             self.status = new_status
 
 
-__all__ = ["DETAIL_FIELDS", "Shipment"]
+__all__ = ["DETAIL_FIELDS", "MergeConflict", "Shipment"]

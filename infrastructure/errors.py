@@ -20,11 +20,17 @@ class ShipmentNotFound(LookupError):
 
 
 class VersionConflict(Exception):
-    """Another writer appended first: the expected position is taken."""
+    """Another writer appended first: the expected position is taken.
 
-    def __init__(self, shipment_id: UUID, current_version: int) -> None:
+    ``since`` is the version whose later changes the writer should be told of: the
+    one its stale tag named (0 when it named no version of this shipment); None
+    when the conflict is not a stale tag (``If-None-Match``).
+    """
+
+    def __init__(self, shipment_id: UUID, current_version: int, since: int | None = None) -> None:
         self.shipment_id = shipment_id
         self.current_version = current_version
+        self.since = since
         super().__init__(f"shipment {shipment_id} is at version {current_version}")
 
 

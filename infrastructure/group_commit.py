@@ -47,6 +47,7 @@ from infrastructure.co_commit import InlineProjection, Statement, WriteModel
 from infrastructure.errors import StoreUnavailable
 from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.idempotency import IdempotencyLedger
+from infrastructure.recent_states import RecentStates
 from infrastructure.store_retries import RETRY_WAIT_SECONDS, TIMED_OUT
 from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
 
@@ -96,6 +97,8 @@ class GroupCommitter:
         # version is current; a cached state is used only when it is that version.
         self._cache: OrderedDict[UUID, Shipment] = OrderedDict()
         self._cache_size = cache_size
+        # The states written lately, by version: the base a stale write was read at.
+        self.recent = RecentStates(cache_size)
         self._queue: deque[_Queued] = deque()
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -177,6 +180,7 @@ class GroupCommitter:
                 continue
             break
         self._session.committed()
+        self.recent.keep(decided.accepted)
         self._remember(decided.written)
         _tell(batch, decided.outcomes)
         self._take_snapshots(decided.events)

@@ -102,6 +102,19 @@ class ShipmentService:
             raise ShipmentNotFound(shipment_id, version)
         return shipment
 
+    def recent_state(self, shipment_id: UUID, version: int) -> Shipment | None:
+        """The state at ``version`` if this process wrote it lately (a copy), else None."""
+        return self._committer.recent.at(shipment_id, version)
+
+    def load_version_and_base(self, shipment_id: UUID, version: int) -> tuple[Shipment, int | None]:
+        """The state at ``version``, and the older version the write that made it was
+        merged from (None unless it was a merge: see ``Shipment.merge``)."""
+        shipment = self.load_version(shipment_id, version)
+        with _store_errors():
+            events = list(self.store.events.get(shipment_id, gt=version - 1, lte=version))
+        based_on = getattr(events[0], "based_on", None) if events else None
+        return shipment, based_on
+
     def current_version(self, shipment_id: UUID) -> int:
         """The stream's last position, read from the store itself."""
         with _store_errors():

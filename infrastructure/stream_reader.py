@@ -37,11 +37,15 @@ class StreamReader:
     def __init__(self, store: ShipmentStore) -> None:
         self._store = store
 
-    def page(self, shipment_id: UUID, after: int, limit: int) -> StreamPage:
-        """Up to ``limit`` events after version ``after``; ShipmentNotFound if no stream."""
+    def page(
+        self, shipment_id: UUID, after: int, limit: int, start: Shipment | None = None
+    ) -> StreamPage:
+        """Up to ``limit`` events after version ``after``; ShipmentNotFound if no stream.
+
+        ``start``, when the caller has it, is the state at ``after`` (not read again).
+        """
         with translated_store_errors():
-            start: Shipment | None = None
-            if after > 0:
+            if start is None and after > 0:
                 try:
                     start = self._store.repository.get(shipment_id, version=after)
                 except AggregateNotFoundError:

@@ -8,10 +8,12 @@ whatever the event recorded and in whichever version of its class.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from domain.shipment import Shipment
 from infrastructure.stream_reader import StreamReader
 from projections.event_payloads import event_type
 from projections.shipment_document import format_timestamp, shipment_document
@@ -56,7 +58,14 @@ class Step:
             "actor": getattr(self.event, "actor", None),
             "requestId": getattr(self.event, "request_id", None),
             "changes": self.changes(),
+            "basedOn": self.based_on,
         }
+
+    @property
+    def based_on(self) -> int | None:
+        """The older version a merged write was based on (None unless merged)."""
+        based_on = getattr(self.event, "based_on", None)
+        return None if based_on is None else int(based_on)
 
 
 @dataclass(frozen=True)
@@ -65,12 +74,24 @@ class StepsPage:
 
     steps: list[Step]
     next_after: int | None
+    start: Shipment | None = None  # the state the page starts from (None: from creation)
+    end: Shipment | None = None  # the state after its last step (the start's when it has none)
 
 
-def read_steps(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> StepsPage:
-    """Steps for versions ``after + 1 …`` (at most ``limit``), replayed from the stream."""
-    page = reader.page(shipment_id, after, limit)
+def read_steps(
+    reader: StreamReader,
+    shipment_id: UUID,
+    after: int,
+    limit: int,
+    start: Shipment | None = None,
+) -> StepsPage:
+    """Steps for versions ``after + 1 …`` (at most ``limit``), replayed from the stream.
+
+    ``start``: the state at ``after`` when the caller has it (else it is read).
+    """
+    page = reader.page(shipment_id, after, limit, start)
     shipment = page.start
+    first = deepcopy(shipment)  # the library's ``mutate`` changes the aggregate in place
     before = None if shipment is None else shipment_document(shipment)
     steps: list[Step] = []
     for event in page.events:
@@ -79,7 +100,7 @@ def read_steps(reader: StreamReader, shipment_id: UUID, after: int, limit: int) 
         steps.append(Step(event, before, document))
         before = document
     next_after = steps[-1].version if page.has_more and steps else None
-    return StepsPage(steps, next_after)
+    return StepsPage(steps, next_after, first, shipment)
 
 
 def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> dict[str, Any]:

@@ -114,6 +114,7 @@ def _write_request(
         idempotency_key=validated_key(first_header(scope, b"idempotency-key")),
         if_match=joined_header(scope, b"if-match"),
         if_none_match=joined_header(scope, b"if-none-match"),
+        prefer=joined_header(scope, b"prefer"),
     )
 
 

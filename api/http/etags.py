@@ -63,6 +63,22 @@ def if_none_match_matches(condition: TagCondition, shipment_id: UUID, version: i
     return any(_names(tag.opaque, shipment_id, version) for tag in condition.tags)
 
 
+def newest_named_version(condition: TagCondition, shipment_id: UUID, below: int) -> int | None:
+    """The newest version of this shipment before ``below`` that a strong tag names, if any.
+
+    What a stale ``If-Match`` says its writer read: the base of its changes.
+    """
+    named = [
+        decoded.version
+        for tag in condition.tags
+        if not tag.weak
+        and (decoded := decode_tag(tag.opaque)) is not None
+        and decoded.shipment_id == shipment_id
+        and 1 <= decoded.version < below
+    ]
+    return max(named, default=None)
+
+
 def _names(opaque: str, shipment_id: UUID, version: int) -> bool:
     decoded = decode_tag(opaque)
     return decoded is not None and decoded.shipment_id == shipment_id and decoded.version == version

@@ -38,6 +38,11 @@ class HistoryItem(BaseModel):
         description="Each public field the event set (camelCase); server-owned fields "
         "(id, eTag, version, createdAt, updatedAt) are left out"
     )
+    based_on: int | None = Field(
+        alias="basedOn",
+        description="The older version a merged write (Prefer: conflict=merge) was based on; "
+        "null unless merged",
+    )
 
 
 class HistoryPage(BaseModel):
@@ -64,7 +69,8 @@ class FeedItem(BaseModel):
     data: dict[str, Any] = Field(
         description="What the event recorded, camelCase: Created has `details`; Revised has "
         "`changes`, `newStatus` and `previous` (null for events recorded before it existed); "
-        "StatusChanged has `oldStatus` and `newStatus`; all have `actor` and `requestId`"
+        "StatusChanged has `oldStatus` and `newStatus`; all have `actor` and `requestId`, "
+        "Revised and StatusChanged `basedOn` (null unless merged)"
     )
 
 

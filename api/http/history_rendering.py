@@ -35,12 +35,20 @@ def plain_value(value: Any) -> str:
     return str(value)
 
 
+def merge_note(step: Step) -> str | None:
+    """``merged onto v7, based on v5`` for a merged write's event; None for any other."""
+    if step.based_on is None:
+        return None
+    return f"merged onto v{step.version - 1}, based on v{step.based_on}"
+
+
 def step_heading(step: Step) -> str:
     """``v3 Revised · 2020-05-02T09:12:44.001200Z · by alice · request 7f3a…``."""
     item = step.history_item()
+    note = merge_note(step)
     return (
         f"v{item['version']} {item['type']} · {item['recordedAt']} · by {item['actor']}"
-        f" · request {item['requestId'] or '-'}"
+        f" · request {item['requestId'] or '-'}" + (f" · {note}" if note else "")
     )
 
 
@@ -58,9 +66,10 @@ def history_table(steps: list[Step], title: str) -> Table:
             f"{name}: {plain_value(change['from'])} → {plain_value(change['to'])}"
             for name, change in item["changes"].items()
         )
+        note = merge_note(step)
         table.add_row(
             str(item["version"]),
-            item["type"],
+            item["type"] + (f"\n{note}" if note else ""),
             item["recordedAt"],
             item["actor"] or "-",
             item["requestId"] or "-",

@@ -136,8 +136,9 @@ WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 PRECONDITION_PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: problem("No such shipment"),
     412: problem(
-        "The If-Match tag is not current (another writer got there first); "
-        "the body has currentVersion and currentETag",
+        "The If-Match tag is not current (another writer got there first); the body has "
+        "currentVersion, currentETag, changesSince and changesSinceComplete (and "
+        "conflictingFields when a merge was preferred but fields overlap)",
         ETAG_HEADER,
         EXAMPLE_CONFLICT,
     ),

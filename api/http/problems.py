@@ -101,16 +101,7 @@ def to_problem(error: Exception) -> HttpProblem | None:
         detail = "no such shipment" if error.version is None else "no such version of the shipment"
         return HttpProblem(404, detail)
     if isinstance(error, VersionConflict):
-        return HttpProblem(
-            412,
-            f"the shipment has changed: it is now at version {error.current_version}; "
-            "read it again and retry with its current ETag",
-            type_="/problems/version-conflict",
-            title="The shipment was changed by someone else",
-            headers={"ETag": etag_header(error.shipment_id, error.current_version)},
-            currentVersion=error.current_version,
-            currentETag=encode_tag(error.shipment_id, error.current_version),
-        )
+        return version_conflict_problem(error)
     if isinstance(error, IllegalTransition):
         return HttpProblem(
             409,
@@ -144,6 +135,25 @@ def to_problem(error: Exception) -> HttpProblem | None:
     if isinstance(error, StoreUnavailable | OperationalError | InterfaceError):
         return outage_problem()
     return None
+
+
+def version_conflict_problem(error: VersionConflict, **extensions: Any) -> HttpProblem:
+    """The 412 of a stale tag: where the shipment is now (and what else the caller adds).
+
+    ``extensions`` are the members a stale write's answer adds: ``changesSince``,
+    ``changesSinceComplete``, ``conflictingFields`` (``api.http.stale_writes``).
+    """
+    return HttpProblem(
+        412,
+        f"the shipment has changed: it is now at version {error.current_version}; "
+        "read it again and retry with its current ETag",
+        type_="/problems/version-conflict",
+        title="The shipment was changed by someone else",
+        headers={"ETag": etag_header(error.shipment_id, error.current_version)},
+        currentVersion=error.current_version,
+        currentETag=encode_tag(error.shipment_id, error.current_version),
+        **extensions,
+    )
 
 
 def outage_problem() -> HttpProblem:

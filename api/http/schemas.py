@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from api.http.history_models import HistoryItem
 from domain.values import (
     MAX_REMARKS_LENGTH,
     MAX_TEXT_LENGTH,
@@ -244,6 +245,23 @@ class Problem(BaseModel):
     current_version: int | None = Field(default=None, alias="currentVersion", description="On 412.")
     current_e_tag: str | None = Field(default=None, alias="currentETag", description="On 412.")
     current_status: str | None = Field(default=None, alias="currentStatus", description="On 409.")
+    changes_since: list[HistoryItem] | None = Field(
+        default=None,
+        alias="changesSince",
+        description="On 412 for a stale If-Match: the history items after the version it "
+        "named (from creation when it named none of this shipment), oldest first, at most 50",
+    )
+    changes_since_complete: bool | None = Field(
+        default=None,
+        alias="changesSinceComplete",
+        description="On 412: false when more changes followed (page on with /history?after=)",
+    )
+    conflicting_fields: list[str] | None = Field(
+        default=None,
+        alias="conflictingFields",
+        description="On 412 with Prefer: conflict=merge: the fields both this write and "
+        "another since its version changed (sorted)",
+    )
 
 
 class Health(BaseModel):

@@ -98,21 +98,31 @@ def reject_server_owned(body: dict[str, Any]) -> None:
 
 def to_domain(write: ShipmentWrite) -> tuple[ShipmentDetails, Status | None]:
     """The domain's details and requested status; domain rules raise InvalidShipment."""
+    values, status = requested_values(write)
+    return ShipmentDetails(**values), status
+
+
+def requested_values(write: ShipmentWrite) -> tuple[dict[str, Any], Status | None]:
+    """Each detail field's requested domain value, and the status; not yet one whole.
+
+    Every value is valid on its own (addresses included: InvalidShipment otherwise);
+    the rules across fields run when the details are made (``ShipmentDetails``).
+    """
     problems: list[FieldProblem] = []
     pickup = _address(write.pickup_address, "pickup_address", problems)
     destination = _address(write.destination_address, "destination_address", problems)
     if problems:
         raise InvalidShipment(problems)
-    details = ShipmentDetails(
-        shipment_type=write.shipment_type,
-        requested_pickup_date=write.requested_pickup_date,
-        delivery_date=write.delivery_date,
-        pickup_address=pickup,
-        destination_address=destination,
-        weight_lbs=write.weight_lbs,
-        customer_remarks=write.customer_remarks,
-    )
-    return details, write.status
+    values: dict[str, Any] = {
+        "shipment_type": write.shipment_type,
+        "requested_pickup_date": write.requested_pickup_date,
+        "delivery_date": write.delivery_date,
+        "pickup_address": pickup,
+        "destination_address": destination,
+        "weight_lbs": write.weight_lbs,
+        "customer_remarks": write.customer_remarks,
+    }
+    return values, write.status
 
 
 def _address(value: AddressIn | None, field: str, problems: list[FieldProblem]) -> Address | None:

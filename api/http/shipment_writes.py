@@ -25,31 +25,40 @@ from uuid import UUID
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.http.etags import etag_header, if_match_passes, if_none_match_matches, parse_condition
+from api.http.etags import (
+    etag_header,
+    if_match_passes,
+    if_none_match_matches,
+    newest_named_version,
+    parse_condition,
+)
 from api.http.idempotency_keys import request_fingerprint
+from api.http.preferences import MERGE_ON_CONFLICT, prefers_merge
 from api.http.problems import HttpProblem
 from api.http.shipment_input import (
     JSON,
-    MERGE_PATCH,
     apply_merge_patch,
     check_server_owned,
-    parse_json_object,
-    reject_server_owned,
-    require_content_type,
     to_domain,
     validate_write,
 )
+from api.http.stale_writes import MergeRequest, StaleWrites
+from api.http.write_bodies import (
+    Prepared,
+    Requested,
+    edit_of,
+    json_body,
+    merge_patch,
+    new_shipment,
+)
 from api.plumbing.principals import Principal
-from domain.details import ShipmentDetails
+from domain.merging import Edit
 from domain.shipment import Shipment
-from domain.values import Status
 from infrastructure.errors import ShipmentNotFound, StoreUnavailable, VersionConflict
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyRecord
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.write_commands import WriteCommand, WriteOutcome
 from projections.shipment_document import encode_document, shipment_document
-
-Requested = tuple[ShipmentDetails, Status | None]
 
 
 @dataclass(frozen=True)
@@ -65,13 +74,18 @@ class WriteRequest:
     idempotency_key: str | None = None
     if_match: str | None = None
     if_none_match: str | None = None
+    prefer: str | None = None  # every Prefer line, folded into one list
 
 
-def shipment_response(shipment: Shipment, status_code: int = 200) -> Response:
+def shipment_response(
+    shipment: Shipment, status_code: int = 200, *, merged: bool = False
+) -> Response:
     """The representation of ``shipment`` with its ETag (and Location when created)."""
     headers = {"ETag": etag_header(shipment.id, shipment.version)}
     if status_code == 201:
         headers["Location"] = f"/v1/shipments/{shipment.id}"
+    if merged:
+        headers["Preference-Applied"] = MERGE_ON_CONFLICT
     return Response(
         content=encode_document(shipment),
         status_code=status_code,
@@ -95,7 +109,7 @@ class ShipmentWrites:
         self._service = service
 
     async def create(self, request: WriteRequest) -> Response:
-        prepared = _Prepared.of(lambda: _new_shipment_body(request))
+        prepared = Prepared.of(lambda: new_shipment(request.content_type, request.body))
 
         def decide(_: Shipment | None) -> Shipment:
             details, _status = prepared.result()
@@ -105,43 +119,83 @@ class ShipmentWrites:
         return await self._answer(outcome, 201)
 
     async def replace(self, shipment_id: UUID, request: WriteRequest) -> Response:
-        body = _Prepared.of(lambda: _json_body(request, (JSON,)))
+        body = Prepared.of(lambda: json_body(request.content_type, request.body, (JSON,)))
         # A PUT's body is the whole new state: it is validated here, against nothing.
-        validated = _Prepared.of(lambda: to_domain(validate_write(body.result())))
+        validated = Prepared.of(lambda: to_domain(validate_write(body.result())))
 
         def requested(current: dict[str, Any]) -> Requested:
             check_server_owned(body.result(), current)
             result: Requested = validated.result()
             return result
 
-        return await self._revise(shipment_id, request, requested)
+        def edited(base: Shipment) -> Edit:
+            # A PUT changes the fields whose value in its body differs from the base's.
+            return edit_of(base, body.result())
+
+        return await self._revise(shipment_id, request, requested, edited)
 
     async def patch(self, shipment_id: UUID, request: WriteRequest) -> Response:
-        patch = _Prepared.of(lambda: _merge_patch(request))
+        patch = Prepared.of(lambda: merge_patch(request.content_type, request.body))
 
         def requested(current: dict[str, Any]) -> Requested:
             merged: dict[str, Any] = apply_merge_patch(current, patch.result())
             check_server_owned(merged, current)
             return to_domain(validate_write(merged))
 
-        return await self._revise(shipment_id, request, requested)
+        def edited(base: Shipment) -> Edit:
+            # A merge patch changes its members whose value differs from the base's.
+            return edit_of(base, apply_merge_patch(shipment_document(base), patch.result()))
+
+        return await self._revise(shipment_id, request, requested, edited)
 
     async def _revise(
         self,
         shipment_id: UUID,
         request: WriteRequest,
         requested: Callable[[dict[str, Any]], Requested],
+        edited: Callable[[Shipment], Edit],
     ) -> Response:
+        claim = _claim(request, 200)
+        merge = None
+        if prefers_merge(request.prefer):
+            merge = MergeRequest(
+                edited,
+                request.principal.subject,
+                request.request_id,
+                claim,
+                lambda current: _check_if_none_match(current, request),
+            )
+        stale = StaleWrites(self._service, self._execute)
+        merged_at_once = [False]  # set by the decision that committed (the last one run)
+
         def decide(current: Shipment | None) -> Shipment:
             if current is None:
                 raise ShipmentNotFound(shipment_id)
-            _check_preconditions(current, request)
+            merged_at_once[0] = False
+            try:
+                _check_preconditions(current, request)
+            except VersionConflict as conflict:
+                # A stale write that prefers a merge is merged here when every state
+                # since its version is in memory; else it is answered in the loop.
+                if merge is None or not conflict.since:
+                    raise
+                if not stale.merged_in_memory(current, conflict.since, merge):
+                    raise
+                merged_at_once[0] = True
+                return current
             details, status = requested(shipment_document(current))
             current.revise(details, status, request.principal.subject, request.request_id)
             return current
 
-        outcome = await self._execute(WriteCommand(shipment_id, decide, _claim(request, 200)))
-        return await self._answer(outcome, 200)
+        outcome = await self._execute(WriteCommand(shipment_id, decide, claim))
+        conflict = outcome.error
+        if not isinstance(conflict, VersionConflict) or conflict.since is None:
+            return await self._answer(outcome, 200, merged=merged_at_once[0])
+        if merge is not None and conflict.since > 0:
+            merged = await stale.merge(conflict, merge)
+            if merged is not None:
+                return await self._answer(merged, 200, merged=True)
+        await stale.refuse(conflict)
 
     async def _execute(self, command: WriteCommand) -> WriteOutcome:
         """Queue the write on the committer and await its outcome without a worker thread."""
@@ -157,94 +211,53 @@ class ShipmentWrites:
             raise StoreUnavailable(str(closed)) from closed
         return await settled
 
-    async def _answer(self, outcome: WriteOutcome, status_code: int) -> Response:
+    async def _answer(
+        self, outcome: WriteOutcome, status_code: int, *, merged: bool = False
+    ) -> Response:
         if outcome.error is not None:
             raise outcome.error
         if outcome.replay is not None:
             return await self._replayed(outcome.replay)
         assert outcome.shipment is not None
-        return shipment_response(outcome.shipment, status_code if outcome.appended else 200)
+        status_code = status_code if outcome.appended else 200
+        return shipment_response(outcome.shipment, status_code, merged=merged)
 
     async def _replayed(self, record: IdempotencyRecord) -> Response:
         """The original answer of the write already made with this key.
 
         Its body is the state at the version that write produced, read from the
-        stream, so it is byte for byte what the write answered.
+        stream, so it is byte for byte what the write answered; a merged write's
+        event says it was merged.
         """
-        shipment = await run_in_threadpool(
-            self._service.load_version, record.shipment_id, record.version
+        shipment, based_on = await run_in_threadpool(
+            self._service.load_version_and_base, record.shipment_id, record.version
         )
-        return shipment_response(shipment, record.status_code)
-
-
-class _Prepared:
-    """A value worked out in the event loop, or the refusal it met, raised when asked for.
-
-    The decision asks for it only once the preconditions passed, so a stale tag
-    is 412 even when the body is also malformed (RFC 9110 §13.2.1).
-    """
-
-    def __init__(self, value: Any = None, error: Exception | None = None) -> None:
-        self._value = value
-        self._error = error
-
-    @classmethod
-    def of(cls, compute: Callable[[], Any]) -> _Prepared:
-        try:
-            return cls(compute())
-        except Exception as error:  # noqa: BLE001 - kept, and raised in its turn
-            return cls(error=error)
-
-    def result(self) -> Any:
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-def _json_body(request: WriteRequest, accepted: tuple[str, ...]) -> dict[str, Any]:
-    require_content_type(request.content_type, accepted)
-    return parse_json_object(request.body)
-
-
-def _merge_patch(request: WriteRequest) -> dict[str, Any]:
-    patch = _json_body(request, (MERGE_PATCH, JSON))
-    if "status" in patch and patch["status"] is None:
-        raise HttpProblem(
-            422,
-            "status cannot be removed",
-            type_="/problems/invalid-request",
-            errors=[{"field": "status", "reason": "cannot be null"}],
-        )
-    return patch
-
-
-def _new_shipment_body(request: WriteRequest) -> Requested:
-    body = _json_body(request, (JSON,))
-    reject_server_owned(body)
-    details, status = to_domain(validate_write(body))
-    if status is not None:
-        raise HttpProblem(
-            422,
-            "a new shipment is always DRAFT; leave status out",
-            type_="/problems/invalid-request",
-            errors=[{"field": "status", "reason": "cannot be set on create"}],
-        )
-    return details, status
+        return shipment_response(shipment, record.status_code, merged=based_on is not None)
 
 
 def _check_preconditions(shipment: Shipment, request: WriteRequest) -> None:
-    """428 without If-Match; 412 unless it names the current version (``*`` always does)."""
-    if request.if_none_match is not None and if_none_match_matches(
-        parse_condition(request.if_none_match), shipment.id, shipment.version
-    ):
-        raise VersionConflict(shipment.id, shipment.version)
+    """428 without If-Match; 412 unless it names the current version (``*`` always does).
+
+    A stale tag's conflict says which version the writer read (the newest of this
+    shipment its If-Match names; 0 for none), to tell it what changed since.
+    """
+    _check_if_none_match(shipment, request)
     if request.if_match is None:
         raise HttpProblem(
             428,
             "this write needs an If-Match header with the shipment's current ETag",
             headers={"ETag": etag_header(shipment.id, shipment.version)},
         )
-    if not if_match_passes(parse_condition(request.if_match), shipment.id, shipment.version):
+    condition = parse_condition(request.if_match)
+    if not if_match_passes(condition, shipment.id, shipment.version):
+        named = newest_named_version(condition, shipment.id, shipment.version)
+        raise VersionConflict(shipment.id, shipment.version, since=named or 0)
+
+
+def _check_if_none_match(shipment: Shipment, request: WriteRequest) -> None:
+    if request.if_none_match is not None and if_none_match_matches(
+        parse_condition(request.if_none_match), shipment.id, shipment.version
+    ):
         raise VersionConflict(shipment.id, shipment.version)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-FOLDED_HEADERS = frozenset({b"if-match", b"if-none-match"})
+FOLDED_HEADERS = frozenset({b"if-match", b"if-none-match", b"prefer"})
 
 
 def fold_list_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -23,6 +23,7 @@ class Answer:
     etag: str | None
     body: dict[str, Any]
     server: str
+    preference_applied: str | None = None
 
     def describe(self) -> str:
         return f"{self.status} from {self.server}: {self.body}"
@@ -51,14 +52,21 @@ class ShipmentClient:
     def get(self, shipment_id: str) -> Answer:
         return self._answer(self._http.get(f"/v1/shipments/{shipment_id}"))
 
-    def patch(self, shipment_id: str, if_match: str, patch: dict[str, Any]) -> Answer:
-        response = self._http.patch(
-            f"/v1/shipments/{shipment_id}",
-            json=patch,
-            headers={"If-Match": if_match, "Content-Type": MERGE_PATCH},
-        )
+    def patch(
+        self, shipment_id: str, if_match: str, patch: dict[str, Any], prefer: str | None = None
+    ) -> Answer:
+        headers = {"If-Match": if_match, "Content-Type": MERGE_PATCH}
+        if prefer is not None:
+            headers["Prefer"] = prefer
+        response = self._http.patch(f"/v1/shipments/{shipment_id}", json=patch, headers=headers)
         return self._answer(response)
 
     def _answer(self, response: httpx.Response) -> Answer:
         body: dict[str, Any] = response.json() if response.content else {}
-        return Answer(response.status_code, response.headers.get("ETag"), body, self.base_url)
+        return Answer(
+            response.status_code,
+            response.headers.get("ETag"),
+            body,
+            self.base_url,
+            response.headers.get("Preference-Applied"),
+        )

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 from tests.concurrency.client_pool import BARRIER_TIMEOUT_SECONDS, StartBarrier
 from tests.concurrency.shipment_client import Answer, ShipmentClient
+
+MERGE = "conflict=merge"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,24 @@ def race_once(write: RacingWrite, start: StartBarrier) -> Answer:
 
 
 @dataclass(frozen=True)
+class MergingWrite:
+    """One PATCH of a field of its own, sent with a shared tag and ``Prefer: conflict=merge``."""
+
+    base_url: str
+    shipment_id: str
+    if_match: str
+    changes: dict[str, Any]
+
+
+def merge_once(write: MergingWrite, start: StartBarrier) -> Answer:
+    """Connect, wait for everyone, then PATCH once, preferring a merge."""
+    with ShipmentClient(write.base_url) as client:
+        client.connect()
+        start.wait(BARRIER_TIMEOUT_SECONDS)
+        return client.patch(write.shipment_id, write.if_match, write.changes, MERGE)
+
+
+@dataclass(frozen=True)
 class CounterIncrements:
     """A read-modify-write client: add 1 to ``weightLbs`` until it has succeeded N times.
 
@@ -44,6 +65,8 @@ class CounterIncrements:
     increments: int
     first_endpoint: int = 0
     max_attempts: int = 5_000  # A bound, never reached: someone wins every round.
+    field: str = "weightLbs"  # the counter: an integer field, or customerRemarks holding one
+    prefer: str | None = None  # e.g. "conflict=merge"
 
 
 @dataclass(frozen=True)
@@ -73,19 +96,34 @@ def increment_counter(task: CounterIncrements, start: StartBarrier) -> Increment
             if read.status != 200 or read.etag is None:
                 surprises.append(f"read: {read.describe()}")
                 continue
-            weight, version = read.body["weightLbs"], read.body["version"]
-            wrote = writer.patch(task.shipment_id, read.etag, {"weightLbs": weight + 1})
+            counter, version = _counter(read.body, task.field), read.body["version"]
+            wrote = writer.patch(
+                task.shipment_id, read.etag, _counted(task.field, counter + 1), task.prefer
+            )
             if wrote.status == 412 and wrote.body.get("currentVersion", 0) > version:
                 conflicts += 1
             elif (
                 wrote.status == 200
-                and wrote.body["weightLbs"] == weight + 1
-                and wrote.body["version"] == version + 1
+                and _counter(wrote.body, task.field) == counter + 1
+                # A merged write lands after the versions it was merged onto.
+                and (
+                    wrote.body["version"] > version
+                    if task.prefer
+                    else wrote.body["version"] == version + 1
+                )
             ):
                 successes += 1
             else:
                 surprises.append(f"write after reading version {version}: {wrote.describe()}")
     return IncrementReport(successes, conflicts, tuple(surprises))
+
+
+def _counter(document: dict[str, Any], field: str) -> int:
+    return int(document[field] or 0)
+
+
+def _counted(field: str, value: int) -> dict[str, Any]:
+    return {field: value if field == "weightLbs" else str(value)}
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,23 @@ def test_replay_to_a_version_that_does_not_exist_fails(
 ) -> None:
     assert main(["replay", stream.id, "--to-version", version]) in (1, 2)
     assert capsys.readouterr().err.startswith("shipments: ")
+
+
+def test_history_and_replay_say_which_version_a_merged_write_was_based_on(
+    client: TestClient, stream: WrittenStream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    merged = client.patch(
+        stream.url,
+        json={"shipmentType": "BOAT_HAUL_AWAY"},
+        headers={"If-Match": stream.write(5).etag, "Prefer": "conflict=merge"},
+    )
+    assert merged.status_code == 200, merged.text
+
+    assert main(["history", stream.id]) == 0
+    history = capsys.readouterr().out
+    assert main(["replay", stream.id]) == 0
+    replay = capsys.readouterr().out
+
+    assert history.count("merged onto v7, based on v5") == 1
+    (heading,) = [line for line in replay.splitlines() if line.startswith("v8 ")]
+    assert "merged onto v7, based on v5" in heading

@@ -1,8 +1,10 @@
-"""Events recorded in an older form still read: ``Revised`` gained ``previous`` in version 2.
+"""Events recorded in an older form still read: ``Revised`` gained ``previous`` in version 2,
+and ``based_on`` in version 3; ``StatusChanged`` gained ``based_on`` in version 2.
 
-The records below are written straight into the store exactly as the first
-version of the service stored them (no ``previous``, no ``class_version``), then
-read back through the API: the library upcasts them on the way out.
+The records below are written straight into the store exactly as earlier
+versions of the service stored them (the first: no ``previous``, no
+``class_version``; the second: ``Revised`` at class version 2), then read back
+through the API: the library upcasts them on the way out.
 """
 
 from __future__ import annotations
@@ -67,9 +69,23 @@ OLD_RECORDS: list[tuple[str, str]] = [
 ]
 
 
-@pytest.fixture
-def old_shipment(services: Services) -> str:
-    """A shipment whose four events were recorded by the first release."""
+# ``Revised`` at class version 2 (with ``previous``, before ``based_on``), as the second
+# release wrote it, after the first release's Created and StatusChanged.
+SECOND_RELEASE_RECORDS: list[tuple[str, str]] = [
+    OLD_RECORDS[0],
+    (
+        REVISED,
+        '{"timestamp":' + _at("2020-05-02T09:12:44.001200+00:00") + ","
+        '"changes":{"weight_lbs":4200},"new_status":' + _status("SUBMITTED") + ","
+        '"actor":"clerk","request_id":"v2-2",'
+        '"previous":{"weight_lbs":null,"status":' + _status("DRAFT") + "},"
+        '"class_version":2}',
+    ),
+    OLD_RECORDS[2],
+]
+
+
+def _insert(services: Services, records: list[tuple[str, str]]) -> str:
     shipment_id = uuid.uuid4()
     services.store.recorder.insert_events(
         [
@@ -79,10 +95,22 @@ def old_shipment(services: Services) -> str:
                 topic=topic,
                 state=state.encode(),
             )
-            for version, (topic, state) in enumerate(OLD_RECORDS, start=1)
+            for version, (topic, state) in enumerate(records, start=1)
         ]
     )
     return str(shipment_id)
+
+
+@pytest.fixture
+def old_shipment(services: Services) -> str:
+    """A shipment whose four events were recorded by the first release."""
+    return _insert(services, OLD_RECORDS)
+
+
+@pytest.fixture
+def second_release_shipment(services: Services) -> str:
+    """A shipment whose ``Revised`` event was recorded at class version 2."""
+    return _insert(services, SECOND_RELEASE_RECORDS)
 
 
 def test_old_events_replay_into_every_version(client: TestClient, old_shipment: str) -> None:
@@ -112,6 +140,7 @@ def test_old_events_have_a_full_history(client: TestClient, old_shipment: str) -
         ("Revised", "approver", "old-4"),
     ]
     assert items[1]["changes"] == {"weightLbs": {"from": None, "to": 4200}}
+    assert [i["basedOn"] for i in items] == [None, None, None, None]
     assert items[3]["changes"] == {
         "status": {"from": "SUBMITTED", "to": "APPROVED"},
         "customerRemarks": {"from": None, "to": "call first"},
@@ -154,3 +183,42 @@ def test_a_shipment_with_old_events_takes_new_writes_in_the_new_form(
     assert response.json()["version"] == 5
     assert newest["data"]["previous"] == {"weightLbs": 4200}
     assert client.get(f"/v1/shipments/{old_shipment}").json() == response.json()
+
+
+def test_revisions_of_the_second_release_read_with_based_on_unknown(
+    client: TestClient, second_release_shipment: str
+) -> None:
+    url = f"/v1/shipments/{second_release_shipment}"
+    items = client.get(f"{url}/history").json()["items"]
+    feed = [i["data"] for i in client.get("/v1/events").json()["items"] if i["type"] != "Created"]
+
+    assert [(i["type"], i["basedOn"]) for i in items] == [
+        ("Created", None),
+        ("Revised", None),
+        ("StatusChanged", None),
+    ]
+    assert items[1]["changes"] == {
+        "status": {"from": "DRAFT", "to": "SUBMITTED"},
+        "weightLbs": {"from": None, "to": 4200},
+    }
+    assert [f["basedOn"] for f in feed] == [None, None]
+    assert feed[0]["previous"] == {"weightLbs": None, "status": "DRAFT"}
+    assert client.get(f"{url}/versions/3").json()["status"] == "SUBMITTED"
+
+
+def test_a_stale_write_merges_onto_a_stream_of_old_events(
+    client: TestClient, old_shipment: str
+) -> None:
+    response = client.patch(
+        f"/v1/shipments/{old_shipment}",
+        json={"deliveryDate": "2020-06-01"},
+        headers={
+            "If-Match": f'"{encode_tag(uuid.UUID(old_shipment), 2)}"',
+            "Prefer": "conflict=merge",
+        },
+    )
+    newest = client.get(f"/v1/shipments/{old_shipment}/history?after=4").json()["items"]
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["version"], response.json()["status"]) == (5, "APPROVED")
+    assert [(i["version"], i["basedOn"]) for i in newest] == [(5, 2)]

@@ -16,6 +16,7 @@ from api.http.etags import (
     etag_header,
     if_match_passes,
     if_none_match_matches,
+    newest_named_version,
     parse_condition,
 )
 from projections.version_tags import VersionTag, decode_tag, encode_tag
@@ -156,3 +157,26 @@ def test_tags_differ_between_versions_and_between_shipments() -> None:
 )
 def test_tampered_padded_or_foreign_tokens_decode_to_nothing(tag: str) -> None:
     assert decode_tag(tag) is None
+
+
+# (If-Match, the version a stale write read): the newest strong tag of this shipment
+# that names a version before the current one (3); None when it names none.
+NAMED_VERSIONS: list[tuple[str, int | None]] = [
+    (f'"{OLD}"', 2),
+    (OLD, 2),
+    (f'"{encode_tag(SHIPMENT, 1)}", "{OLD}"', 2),
+    (f'"{OLD}", "{encode_tag(SHIPMENT, 1)}"', 2),
+    (f'"{encode_tag(SHIPMENT, 1)}", "{OTHERS}"', 1),
+    (f'"{OTHERS}"', None),
+    (f'W/"{OLD}"', None),
+    (f'"{NEWER}"', None),
+    ("*", None),
+    ('"nonsense"', None),
+]
+
+
+@pytest.mark.parametrize(("header", "named"), NAMED_VERSIONS)
+def test_a_stale_if_match_names_the_newest_older_version_of_this_shipment(
+    header: str, named: int | None
+) -> None:
+    assert newest_named_version(parse_condition(header), SHIPMENT, VERSION) == named

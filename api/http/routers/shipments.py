@@ -55,6 +55,15 @@ IdempotencyKey = Annotated[
         json_schema_extra=IDEMPOTENCY_KEY_SCHEMA,
     ),
 ]
+Prefer = Annotated[
+    str | None,
+    Header(
+        alias="Prefer",
+        description="RFC 7240. `conflict=merge`: when If-Match names an older version, apply "
+        "the fields this write changes relative to it to the current version, unless one of "
+        "them changed since (then 412 with `conflictingFields`).",
+    ),
+]
 RequestIdHeader = Annotated[
     str | None,
     Header(alias="X-Request-ID", description="Echoed, and stored on the event as requestId."),
@@ -68,6 +77,13 @@ AsOf = Annotated[
         json_schema_extra={"format": "date-time"},
     ),
 ]
+
+PREFERENCE_APPLIED = {
+    "Preference-Applied": {
+        "description": "`conflict=merge` when a stale write was merged onto the current version",
+        "schema": {"type": "string"},
+    }
+}
 READ_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: shipment_answer("The shipment"),
     304: {"description": "Not modified (If-None-Match matched)", "headers": ETAG_HEADER},
@@ -84,6 +100,7 @@ async def _write_request(
     idempotency_key: str | None,
     if_match: str | None = None,
     if_none_match: str | None = None,
+    prefer: str | None = None,
 ) -> WriteRequest:
     key = validated_key(idempotency_key)
     return WriteRequest(
@@ -96,6 +113,7 @@ async def _write_request(
         idempotency_key=key,
         if_match=if_match,
         if_none_match=if_none_match,
+        prefer=prefer,
     )
 
 
@@ -177,7 +195,7 @@ def get_shipment(
     summary="Replace every client-writable field (conditional)",
     response_model=None,
     responses={
-        200: shipment_answer("Replaced (or unchanged)"),
+        200: shipment_answer("Replaced (or unchanged)", PREFERENCE_APPLIED),
         **PRECONDITION_PROBLEMS,
         **WRITE_PROBLEMS,
     },
@@ -199,11 +217,12 @@ async def replace_shipment(
     if_match: IfMatch = None,
     if_none_match: IfNoneMatch = None,
     idempotency_key: IdempotencyKey = None,
+    prefer: Prefer = None,
     x_request_id: RequestIdHeader = None,
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
     write = await _write_request(
-        request, svc, principal, rid, idempotency_key, if_match, if_none_match
+        request, svc, principal, rid, idempotency_key, if_match, if_none_match, prefer
     )
     return await ShipmentWrites(svc.shipments).replace(parsed_id, write)
 
@@ -214,7 +233,7 @@ async def replace_shipment(
     summary="Change some fields with a JSON merge patch (conditional)",
     response_model=None,
     responses={
-        200: shipment_answer("Patched (or unchanged)"),
+        200: shipment_answer("Patched (or unchanged)", PREFERENCE_APPLIED),
         **PRECONDITION_PROBLEMS,
         **WRITE_PROBLEMS,
     },
@@ -236,8 +255,11 @@ async def patch_shipment(
     rid: RequestIdDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
+    prefer: Prefer = None,
     x_request_id: RequestIdHeader = None,
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
-    write = await _write_request(request, svc, principal, rid, idempotency_key, if_match)
+    write = await _write_request(
+        request, svc, principal, rid, idempotency_key, if_match, prefer=prefer
+    )
     return await ShipmentWrites(svc.shipments).patch(parsed_id, write)

@@ -1,0 +1,241 @@
+"""A stale write's answer: what changed since its version, and merging what nobody else touched.
+
+An event store knows exactly what happened after the version a client read.
+Every 412 for a stale tag carries those history items (``changesSince``,
+rendered by ``/history``'s own code). A write that prefers ``conflict=merge``
+is instead applied to the current version when none of the fields it changes
+(relative to the version it names) changed since (``domain.merging``).
+
+The fields changed since come from the states this process wrote lately when
+they are all in memory (then the write's first decision merges it at once:
+``merged_in_memory``), else from the stream, read in a worker thread — never on
+the committer's thread, which holds row locks. A merge is decided like any
+write, on the current state under its row lock; if the stream moved on after the
+read and the new versions are not in memory, they are read and the merge is
+decided again (at most ``MAX_MERGE_ROUNDS`` times), so two merges racing are
+settled exactly as two writes are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+
+from api.http.field_names import camel
+from api.http.problems import version_conflict_problem
+from domain.merging import MERGEABLE_FIELDS, Edit, fields_changed
+from domain.shipment import Shipment
+from infrastructure.errors import ShipmentNotFound, VersionConflict
+from infrastructure.idempotency import IdempotencyClaim
+from infrastructure.shipment_service import ShipmentService
+from infrastructure.stream_reader import StreamReader
+from infrastructure.write_commands import Decide, WriteCommand, WriteOutcome
+from projections.shipment_history import MAX_PAGE_SIZE, Step, read_steps
+
+CHANGES_SINCE_LIMIT = 50  # history items in a 412; the client pages on with /history?after=
+MAX_MERGE_ROUNDS = 10  # a merge overtaken this often is answered 412
+
+_DOMAIN_NAMES = {camel(name): name for name in MERGEABLE_FIELDS}
+
+Execute = Callable[[WriteCommand], Awaitable[WriteOutcome]]
+
+
+@dataclass(frozen=True)
+class ChangesRead:
+    """The steps of a stream after version ``after`` up to ``up_to`` (perhaps only the first)."""
+
+    after: int
+    up_to: int
+    base: Shipment | None  # the state at ``after`` (None when ``after`` is 0)
+    steps: list[Step]
+    end: Shipment | None  # the state at ``up_to`` (when all the steps were read)
+
+    def problem_members(self) -> dict[str, Any]:
+        """``changesSince`` and ``changesSinceComplete`` of the 412."""
+        return {
+            "changesSince": [step.history_item() for step in self.steps[:CHANGES_SINCE_LIMIT]],
+            "changesSinceComplete": self.up_to - self.after <= CHANGES_SINCE_LIMIT,
+        }
+
+    def changed_fields(self) -> frozenset[str]:
+        """The domain names of the fields these steps changed."""
+        return frozenset(
+            _DOMAIN_NAMES[name]
+            for step in self.steps
+            for name in step.changes()
+            if name in _DOMAIN_NAMES
+        )
+
+    def then(self, later: ChangesRead) -> ChangesRead:
+        """These steps followed by ``later``'s (which starts where these end)."""
+        return ChangesRead(
+            self.after, later.up_to, self.base, [*self.steps, *later.steps], later.end
+        )
+
+
+def read_changes(
+    service: ShipmentService,
+    shipment_id: UUID,
+    after: int,
+    up_to: int,
+    limit: int | None = None,
+) -> ChangesRead:
+    """The steps after ``after`` up to ``up_to`` (only the first ``limit`` when given).
+
+    They start from the state at ``after``, kept in memory when this process wrote
+    it lately (``RecentStates``), else read from the stream (snapshot, events).
+    """
+    reader = StreamReader(service.store)
+    count = up_to - after if limit is None else min(limit, up_to - after)
+    start = service.recent_state(shipment_id, after) if after > 0 else None
+    page = read_steps(reader, shipment_id, after, min(count, MAX_PAGE_SIZE), start)
+    base, steps = page.start, list(page.steps)
+    while len(steps) < count and page.next_after is not None:
+        size = min(count - len(steps), MAX_PAGE_SIZE)
+        page = read_steps(reader, shipment_id, page.next_after, size, page.end)
+        steps += page.steps
+    return ChangesRead(after, up_to, base, steps, page.end)
+
+
+@dataclass(frozen=True)
+class MergeRequest:
+    """A stale write that prefers to be merged: its edit, its author, its preconditions."""
+
+    edited: Callable[[Shipment], Edit]  # the fields it changes relative to its base state
+    actor: str
+    request_id: str | None
+    claim: IdempotencyClaim | None
+    check: Callable[[Shipment], None]  # preconditions besides the version (If-None-Match)
+
+
+class StaleWrites:
+    """Answers a write whose ``If-Match`` was stale: a 412 that says what changed, or a merge."""
+
+    def __init__(self, service: ShipmentService, execute: Execute) -> None:
+        self._service = service
+        self._execute = execute
+
+    async def refuse(self, conflict: VersionConflict) -> NoReturn:
+        """The 412, with the first history items after the version the writer named."""
+        read = await self._read(conflict, conflict.since or 0, CHANGES_SINCE_LIMIT)
+        raise version_conflict_problem(conflict, **read.problem_members())
+
+    def merged_in_memory(self, current: Shipment, base_version: int, request: MergeRequest) -> bool:
+        """Merge onto ``current`` from the states this process wrote lately, if they are all
+        at hand (on the committer's thread: no I/O); False when the stream must be read.
+
+        Overlapping fields also answer False: the 412 is made in the loop, with
+        ``changesSince`` read from the stream.
+        """
+        base = self._service.recent_state(current.id, base_version)
+        if base is None:
+            return False
+        try:
+            edit = request.edited(base)
+        except Exception:  # noqa: BLE001 - a body that cannot be read is answered in the loop
+            return False
+        changed = _changed_between(base, current, self._service.recent_state)
+        if changed is None or edit.conflicts(changed):
+            return False
+        current.merge(edit, changed, base_version, request.actor, request.request_id)
+        return True
+
+    async def merge(self, conflict: VersionConflict, request: MergeRequest) -> WriteOutcome | None:
+        """The outcome of the write merged onto the current version; a 412 when fields overlap.
+
+        None when the write's fields cannot be worked out (a body that cannot be read
+        cannot be merged): it is then answered as a stale write without the preference.
+        """
+        base_version = conflict.since or 0
+        read = await self._read(conflict, base_version)
+        assert read.base is not None  # a merge names a version of the shipment: ``since`` ≥ 1
+        try:
+            edit = request.edited(read.base)
+        except Exception:  # noqa: BLE001 - the stale tag is answered first (RFC 9110 §13.2.1)
+            return None
+        for _ in range(MAX_MERGE_ROUNDS):
+            conflicting = edit.conflicts(read.changed_fields())
+            if conflicting:
+                raise version_conflict_problem(
+                    conflict,
+                    **read.problem_members(),
+                    conflictingFields=sorted(camel(name) for name in conflicting),
+                )
+            decide = _merge_decision(
+                conflict.shipment_id, edit, read, request, self._service.recent_state
+            )
+            outcome = await self._execute(WriteCommand(conflict.shipment_id, decide, request.claim))
+            if not isinstance(outcome.error, VersionConflict) or outcome.error.since is None:
+                return outcome
+            conflict = outcome.error
+            read = read.then(await self._read(conflict, read.up_to))
+        raise version_conflict_problem(conflict, **read.problem_members())
+
+    async def _read(
+        self, conflict: VersionConflict, after: int, limit: int | None = None
+    ) -> ChangesRead:
+        return await run_in_threadpool(
+            read_changes,
+            self._service,
+            conflict.shipment_id,
+            after,
+            conflict.current_version,
+            limit,
+        )
+
+
+def _merge_decision(
+    shipment_id: UUID,
+    edit: Edit,
+    read: ChangesRead,
+    request: MergeRequest,
+    recent_state: Callable[[UUID, int], Shipment | None],
+) -> Decide:
+    """Merge ``edit`` onto the current state (run by the committer, with the row locked).
+
+    The changes since the base are those read, plus, when writes landed after the
+    read, theirs: worked out in memory from the states this process wrote lately
+    (no I/O on the committer's thread). When one of those states is not at hand, or
+    a field overlaps, the write meets a ``VersionConflict`` at the current version:
+    the caller reads the new changes and decides again (or answers the overlap).
+    """
+    changed = read.changed_fields()
+
+    def decide(current: Shipment | None) -> Shipment:
+        if current is None:
+            raise ShipmentNotFound(shipment_id)
+        request.check(current)
+        since = changed
+        if current.version != read.up_to:
+            later = _changed_between(read.end, current, recent_state)
+            if later is None or edit.conflicts(later):
+                raise VersionConflict(current.id, current.version, since=read.after)
+            since = changed | later
+        current.merge(edit, since, read.after, request.actor, request.request_id)
+        return current
+
+    return decide
+
+
+def _changed_between(
+    start: Shipment | None,
+    current: Shipment,
+    recent_state: Callable[[UUID, int], Shipment | None],
+) -> frozenset[str] | None:
+    """The fields changed from ``start`` to ``current``, version by version; None when a
+    version in between is not among the states this process wrote lately."""
+    if start is None or start.version > current.version:
+        return None
+    changed: set[str] = set()
+    before = start
+    for version in range(start.version + 1, current.version):
+        state = recent_state(current.id, version)
+        if state is None:
+            return None
+        changed |= fields_changed(before, state)
+        before = state
+    return frozenset(changed | fields_changed(before, current))
