@@ -32,7 +32,6 @@ class DecidedBatch:
     outcomes: list[WriteOutcome] = field(default_factory=list)  # one per command, in order
     statements: list[Statement] = field(default_factory=list)  # co-committed rows
     events: list[Any] = field(default_factory=list)  # the new domain events, in order
-    written: dict[UUID, Shipment] = field(default_factory=dict)  # last state of each written
     accepted: list[Shipment] = field(default_factory=list)  # every state written, in order
 
 
@@ -78,7 +77,6 @@ def decide_batch(
             )
         decided.events.extend(shipment.collect_events())
         states[shipment.id] = shipment
-        decided.written[shipment.id] = shipment
         decided.accepted.append(shipment)
         decided.outcomes.append(WriteOutcome(shipment=shipment, appended=True))
     return decided

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -92,12 +92,9 @@ class GroupCommitter:
         self._projections = tuple(projections)
         self._ledger = ledger
         self._max_batch = max_batch
-        # States this process decided last, by shipment: they save decoding a row
-        # whose version they have. The row read under the lock always decides which
-        # version is current; a cached state is used only when it is that version.
-        self._cache: OrderedDict[UUID, Shipment] = OrderedDict()
-        self._cache_size = cache_size
-        # The states written lately, by version: the base a stale write was read at.
+        # The states written lately, by (shipment, version): the base a stale write was
+        # read at, and a decoded state for a row still at that version. The row read
+        # under the lock always decides which version is current.
         self.recent = RecentStates(cache_size)
         self._queue: deque[_Queued] = deque()
         self._condition = threading.Condition()
@@ -181,7 +178,6 @@ class GroupCommitter:
             break
         self._session.committed()
         self.recent.keep(decided.accepted)
-        self._remember(decided.written)
         _tell(batch, decided.outcomes)
         self._take_snapshots(decided.events)
 
@@ -220,10 +216,8 @@ class GroupCommitter:
         from_stream = streams.get(shipment_id)
         if row is None or (from_stream is not None and from_stream.version >= row[0]):
             return from_stream
-        cached = self._cache.get(shipment_id)
-        if cached is not None and cached.version == row[0]:
-            return cached
-        return self._model.restore(row)
+        kept = self.recent.kept(shipment_id, row[0])
+        return kept if kept is not None else self._model.restore(row)
 
     def _stream_state(self, shipment_id: UUID) -> Shipment | None:
         """The state from the stream itself, for a shipment the view has no row of (yet).
@@ -237,13 +231,6 @@ class GroupCommitter:
         except AggregateNotFoundError:
             return None
         return shipment
-
-    def _remember(self, written: dict[UUID, Shipment]) -> None:
-        for shipment_id, shipment in written.items():
-            self._cache[shipment_id] = shipment
-            self._cache.move_to_end(shipment_id)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
     def _take_snapshots(self, events: Iterable[Any]) -> None:
         """The library's snapshots, every ``snapshotting_intervals`` versions, as ``save`` does."""

@@ -36,6 +36,15 @@ class RecentStates:
             while len(self._states) > self._size:
                 self._states.popitem(last=False)
 
+    def kept(self, shipment_id: UUID, version: int) -> Shipment | None:
+        """The kept state itself, not a copy: for readers that never change it.
+
+        The committer decides on a copy of whatever this returns, so a state it
+        wrote saves decoding the view row when that row is still at its version.
+        """
+        with self._lock:
+            return self._states.get((shipment_id, version))
+
     def at(self, shipment_id: UUID, version: int) -> Shipment | None:
         """A copy of the shipment at ``version``, if this process wrote it lately."""
         with self._lock:
