@@ -56,6 +56,16 @@ _INPUT = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="for
 _OUTPUT = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+ServerOwned = Annotated[
+    Any,
+    Field(
+        description="Server-owned: may only repeat the current value.",
+        json_schema_extra=_SERVER_OWNED,
+    ),
+]
+"""A server-owned field a client may send back unchanged (any other value is a 422)."""
+
+
 class AddressIn(BaseModel):
     """A US address as a client sends it."""
 
@@ -109,21 +119,11 @@ class ShipmentWrite(ShipmentCreate):
         json_schema_extra=_never_null,
     )
     # Server-owned: accepted only when equal to the current values.
-    id: Any = Field(
-        default=None,
-        description="Server-owned; ignored if unchanged.",
-        json_schema_extra=_SERVER_OWNED,
-    )
-    e_tag: Any = Field(
-        default=None, alias="eTag", description="Server-owned.", json_schema_extra=_SERVER_OWNED
-    )
-    version: Any = Field(default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED)
-    created_at: Any = Field(
-        default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED
-    )
-    updated_at: Any = Field(
-        default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED
-    )
+    id: ServerOwned = None
+    e_tag: ServerOwned = Field(default=None, alias="eTag")
+    version: ServerOwned = None
+    created_at: ServerOwned = None
+    updated_at: ServerOwned = None
 
 
 class AddressPatch(BaseModel):
@@ -175,21 +175,12 @@ class ShipmentPatch(BaseModel):
     destination_address: AddressPatch | None = None
     weight_lbs: Annotated[int | None, Field(ge=MIN_WEIGHT_LBS, le=MAX_WEIGHT_LBS)] = None
     customer_remarks: Annotated[str | None, Field(max_length=MAX_REMARKS_LENGTH)] = None
-    id: Any = Field(
-        default=None,
-        description="Server-owned; may only repeat the current value.",
-        json_schema_extra=_SERVER_OWNED,
-    )
-    e_tag: Any = Field(
-        default=None, alias="eTag", description="Server-owned.", json_schema_extra=_SERVER_OWNED
-    )
-    version: Any = Field(default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED)
-    created_at: Any = Field(
-        default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED
-    )
-    updated_at: Any = Field(
-        default=None, description="Server-owned.", json_schema_extra=_SERVER_OWNED
-    )
+    # Server-owned: accepted only when equal to the current values.
+    id: ServerOwned = None
+    e_tag: ServerOwned = Field(default=None, alias="eTag")
+    version: ServerOwned = None
+    created_at: ServerOwned = None
+    updated_at: ServerOwned = None
 
 
 class AddressOut(BaseModel):
