@@ -134,7 +134,7 @@ def measure_deployment(
                     seed=seed,
                     headers=headers,
                 )
-                measurement = _one_run(store, shape, system, spec, generator, headers)
+                measurement = measure_load(store, shape, system, spec, generator, headers)
                 if repetition is None:
                     continue
                 measurement = replace(measurement, repetition=repetition)
@@ -143,7 +143,7 @@ def measure_deployment(
     return measurements
 
 
-def _one_run(
+def measure_load(
     store: str,
     shape: Shape,
     system: str,

@@ -10,11 +10,14 @@ For each store (PostgreSQL: ``--shipments``/``--events``; SQLite: ``--sqlite-*``
 1. fill it through the store's own append path (``bench.scale_fill``), in
    ``--fill-processes`` processes: events/s;
 2. fill a small store (``--small-shipments``, the same events per shipment);
-3. on each, with ``shipments serve`` (1 worker): GET and PATCH (``If-Match: *``)
-   uniform over all shipments under wrk (32 clients); then, one request at a
-   time, ``--samples`` of each: every list filter and sort (first page, and a
-   cursor in the middle), ``?asOf=``, ``versions/{n}``, ``/v1/events`` from the
-   middle of the log;
+3. on each, in every ``--shapes`` deployment (1 worker, ``--workers 2``, two
+   servers on one store), the ``--workloads`` of ``bench.run`` under wrk (32
+   clients, each generator thread its own seed): GET and PATCH (``If-Match: *``)
+   uniform over all shipments, PATCH on a hot set of 100, read-modify-write
+   loops that retry on 412 (with the lost-update check); then, on one worker,
+   one request at a time, ``--samples`` of each: every list filter and sort
+   (first page, and a cursor in the middle), ``?asOf=``, ``versions/{n}``,
+   ``/v1/events`` from the middle of the log;
 4. on the large store: the server's RSS, sampled every second while 32 clients
    PATCH shipments for ``--memory-seconds``, each write to a shipment no earlier
    one touched (a shuffled sweep of every id: the worst case for any cache);
@@ -46,13 +49,15 @@ import httpx
 import psycopg
 
 from api.wiring import build_services
+from bench.contention import CONTENDED_SHIPMENT
 from bench.load_results import LoadSpec
 from bench.memory import RssSeries
+from bench.run import measure_load
 from bench.scale_fill import fill
-from bench.seeding import write_ids
-from bench.servers import REPO_ROOT, running_server
+from bench.seeding import seed_shipments, write_ids
+from bench.servers import REPO_ROOT, running_deployment, running_server
 from bench.stores import POSTGRES_ADMIN_URL, postgres_problem
-from bench.workloads import expand_workloads
+from bench.workloads import ALL, CONTENDED, HOT, SHAPES, WORKLOAD_CHOICES, expand_workloads
 from bench.wrk_load import run_wrk
 from infrastructure.settings import Settings
 from projections.shipment_list import ListPosition, SortOrder, encode_cursor
@@ -65,6 +70,9 @@ LIST_FILTERS = {
     "deliveryDate range": "deliveryDateFrom=2025-03-01&deliveryDateTo=2025-03-10",
     "updatedSince": "updatedSince=2000-01-01T00:00:00Z",
 }
+READY_TIMEOUT_S = 600  # a server's first start on a large store
+HOT_SET = 100  # shipments in the hot set
+CONTENDED_SHIPMENTS = 20  # shipments the read-modify-write clients share
 Figures = dict[str, tuple[float, float]]  # name -> (p50 ms, p99 ms), or (req/s, p99 ms)
 
 
@@ -105,6 +113,7 @@ def filled_store(
         else:
             for stale in data_dir.glob(f"{label}.db*"):
                 stale.unlink()
+            ids_file.with_suffix(".contended.ids").unlink(missing_ok=True)
             fill_store(kind, url, ids_file, shipments, events, arguments)
         yield url, ids_file
     finally:
@@ -116,6 +125,7 @@ def filled_store(
                 with psycopg.connect(arguments.postgres_url, autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA IF EXISTS "{label}" CASCADE')
             ids_file.unlink(missing_ok=True)
+            ids_file.with_suffix(".contended.ids").unlink(missing_ok=True)
 
 
 def fill_store(
@@ -154,17 +164,64 @@ def vacuum_schema(admin_url: str, schema: str) -> None:
     print(f"[postgres] vacuumed {schema} in {time.perf_counter() - started:.1f} s")
 
 
-def wrk_figures(base_url: str, ids_file: Path, duration: int) -> Figures:
-    """GET and PATCH (``If-Match: *``) uniform over every shipment: req/s and p99."""
+def load_figures(url: str, ids_file: Path, arguments: argparse.Namespace, log_dir: Path) -> Figures:
+    """Every workload in every deployment shape, as ``bench.run`` drives them: req/s and p99.
+
+    The ids are drawn uniformly from every shipment of the store (GET, PATCH), from
+    its first ``HOT_SET`` (the hot set), or from the shipments the read-modify-write
+    clients share (seeded once per store and kept beside its ids); each generator
+    thread has its own seed. A read-modify-write run also counts lost updates,
+    which must be zero.
+    """
+    files = {ALL: ids_file, HOT: ids_file.with_suffix(".hot.ids")}
+    write_ids(files[HOT], ids_file.read_text().split()[:HOT_SET])
     figures: Figures = {}
-    for workload in expand_workloads(["get", "patch-uniform"], 32, 2, 100, 20):
-        spec = LoadSpec(workload, (base_url,), ids_file, duration, random.randrange(10**9))
-        result, _ = run_wrk(spec)
-        figures[f"{workload.name} (req/s, p99)"] = (result.requests_per_s, result.p99_ms)
-        errors = result.status_5xx + result.status_other + result.socket_errors
-        if errors:
-            print(f"  {workload.name}: {errors} error(s)")
+    for shape in arguments.shapes:
+        with running_deployment(
+            "service",
+            url,
+            log_dir,
+            servers=shape.servers,
+            workers=shape.workers,
+            ready_timeout=READY_TIMEOUT_S,
+        ) as servers:
+            base_urls = tuple(server.base_url for server in servers)
+            if any(w.id_set == CONTENDED for w in arguments.workloads):
+                files[CONTENDED] = contended_ids(base_urls[0], ids_file)
+            for workload in arguments.workloads:
+                spec = LoadSpec(
+                    workload,
+                    base_urls,
+                    files[workload.id_set],
+                    arguments.duration,
+                    random.randrange(10**9),
+                )
+                result = measure_load(url, shape, "service", spec, "wrk", {}).result
+                name = f"{shape.name} {workload.label}"
+                if workload.read_modify_write:
+                    figures[f"{name} (updates/s, p99)"] = (
+                        result.updates_per_s,
+                        result.update_p99_ms,
+                    )
+                    print(
+                        f"  {name}: {result.conflicts_per_success:.2f} 412/success, "
+                        f"lost updates {result.lost_updates}, "
+                        f"unexplained {result.unexplained_increments}"
+                    )
+                else:
+                    figures[f"{name} (req/s, p99)"] = (result.requests_per_s, result.p99_ms)
+                if errors := result.errors(workload.read_modify_write):
+                    print(f"  {name}: {errors} error(s) (5xx {result.status_5xx})")
+    files[HOT].unlink()
     return figures
+
+
+def contended_ids(base_url: str, ids_file: Path) -> Path:
+    """The shipments the read-modify-write clients share: seeded once, kept with the store."""
+    path = ids_file.with_suffix(".contended.ids")
+    if not path.exists():
+        write_ids(path, seed_shipments(base_url, CONTENDED_SHIPMENTS, body=CONTENDED_SHIPMENT))
+    return path
 
 
 def probe_paths(url: str, ids: list[str], samples: int) -> dict[str, list[str]]:
@@ -264,9 +321,8 @@ def measure(kind: str, shipments: int, events: int, arguments: argparse.Namespac
         tempfile.TemporaryDirectory() as logs,
     ):
         ids = ids_file.read_text().split()
-        figures: Figures = {}
-        with running_server("service", url, Path(logs), ready_timeout=600) as server:
-            figures |= wrk_figures(server.base_url, ids_file, arguments.duration)
+        figures = load_figures(url, ids_file, arguments, Path(logs))
+        with running_server("service", url, Path(logs), ready_timeout=READY_TIMEOUT_S) as server:
             figures |= probe(server.base_url, probe_paths(url, ids, arguments.samples))
         if arguments.memory_seconds and shipments > arguments.small_shipments:
             print_memory(
@@ -363,6 +419,16 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default=[1, cpus] if cpus > 1 else [1],
         help="worker counts for verify and rebuild, e.g. 1,2 (empty: skip them)",
     )
+    parser.add_argument(
+        "--shapes",
+        default=",".join(SHAPES),
+        help="deployment shapes of the loads: 1w, 2w (--workers 2), 2servers (two on one store)",
+    )
+    parser.add_argument(
+        "--workloads",
+        default="get,patch-uniform,patch-hot,rmw",
+        help=f"loads, as bench.run names them: {', '.join(WORKLOAD_CHOICES)}",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk load")
     parser.add_argument("--samples", type=int, default=1_000, help="requests per probe")
     parser.add_argument("--memory-seconds", type=int, default=60, help="0: skip")
@@ -377,7 +443,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "shipments-scale"))
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL)
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    shapes = [name for name in arguments.shapes.split(",") if name]
+    workloads = [name for name in arguments.workloads.split(",") if name]
+    for name, known in [(n, SHAPES) for n in shapes] + [(n, WORKLOAD_CHOICES) for n in workloads]:
+        if name not in known:
+            parser.error(f"unknown shape or workload {name!r}: use {', '.join(known)}")
+    arguments.shapes = [SHAPES[name] for name in shapes]
+    arguments.workloads = expand_workloads(workloads, 32, 2, HOT_SET, CONTENDED_SHIPMENTS)
+    return arguments
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -100,6 +100,7 @@ def running_deployment(
     workers: int = 1,
     extra_env: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    ready_timeout: float = 60.0,
 ) -> Iterator[list[RunningServer]]:
     """``servers`` separate server processes of ``system`` on one store, each on its own port.
 
@@ -115,6 +116,7 @@ def running_deployment(
                     workers=workers,
                     extra_env=extra_env,
                     headers=headers,
+                    ready_timeout=ready_timeout,
                 )
             )
             for _ in range(servers)

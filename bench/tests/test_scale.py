@@ -16,6 +16,30 @@ def test_replay_workers_can_be_left_out_to_skip_verify_and_rebuild() -> None:
     assert parse_arguments(["--replay-workers", "1,2"]).replay_workers == [1, 2]
 
 
+def test_loads_run_in_every_deployment_shape_with_collisions_by_default() -> None:
+    arguments = parse_arguments([])
+
+    assert [shape.name for shape in arguments.shapes] == ["1w", "2w", "2servers"]
+    assert [workload.name for workload in arguments.workloads] == [
+        "get",
+        "patch-uniform",
+        "patch-hot",
+        "rmw",
+    ]
+
+
+def test_shapes_and_workloads_can_be_narrowed_and_unknown_names_are_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    arguments = parse_arguments(["--shapes", "2servers", "--workloads", "get"])
+    assert [shape.name for shape in arguments.shapes] == ["2servers"]
+    assert [workload.name for workload in arguments.workloads] == ["get"]
+
+    with pytest.raises(SystemExit):
+        parse_arguments(["--shapes", "3w"])
+    assert "unknown shape or workload '3w'" in capsys.readouterr().err
+
+
 @pytest.mark.postgres
 def test_a_filled_schema_is_vacuumed_and_analysed_table_by_table() -> None:
     with postgres_schema_url() as url:
