@@ -97,7 +97,7 @@ def compare(client: TestClient, long_id: UUID, short_id: UUID, samples: int) -> 
         for shipment_id in (long_id, short_id):
 
             def patch(shipment_id: UUID = shipment_id, n: int = n) -> httpx.Response:
-                response = client.patch(
+                response: httpx.Response = client.patch(
                     f"/v1/shipments/{shipment_id}",
                     json={"weightLbs": 50_000 + n},
                     headers={"If-Match": tags[shipment_id]},
@@ -115,9 +115,12 @@ def compare(client: TestClient, long_id: UUID, short_id: UUID, samples: int) -> 
                 "GET ?asOf=now": f"/v1/shipments/{shipment_id}?asOf={instant.replace('+', '%2B')}",
             }
             for operation, url in reads.items():
-                timings.setdefault((operation, shipment_id), []).append(
-                    timed_ms(lambda url=url: client.get(url))
-                )
+
+                def read(url: str = url) -> httpx.Response:
+                    answer: httpx.Response = client.get(url)
+                    return answer
+
+                timings.setdefault((operation, shipment_id), []).append(timed_ms(read))
     return [
         Comparison(
             operation,

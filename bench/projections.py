@@ -105,18 +105,14 @@ def explain(services: Services) -> list[str]:
     }
     lines: list[str] = []
     postgres = isinstance(view, PostgresShipmentView)
-    with view.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+    with view.datastore.transaction(commit=False) as cursor:
         if postgres:
-            cursor.execute(f'ANALYZE "{view.datastore.schema}".{view.table}')  # type: ignore[attr-defined]
+            cursor.execute(f'ANALYZE "{view.datastore.schema}".{view.table}')
         else:
             # EXPLAIN alone never reads the database, so a pooled connection would
             # describe the schema it knew before the rebuild's swap: read it first.
             cursor.execute("SELECT count(*) FROM sqlite_master")
-        table = (
-            f'"{view.datastore.schema}".{view.table}'  # type: ignore[attr-defined]
-            if postgres
-            else view.table
-        )
+        table = f'"{view.datastore.schema}".{view.table}' if postgres else view.table
         cursor.execute(f"SELECT count(*) AS n FROM {table}")
         half = int(cursor.fetchone()["n"]) // 2
         cursor.execute(f"SELECT updated_at FROM {table} ORDER BY updated_at LIMIT 1 OFFSET {half}")
