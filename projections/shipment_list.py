@@ -207,7 +207,7 @@ def list_statement(query: ListQuery, dialect: ListDialect) -> tuple[str, list[An
             conditions.append(f"{column} = {p}")
             params.append(value)
     # Date ranges are written on the sort expression, so its index serves them too.
-    if filters.delivery_date_from is not None:
+    if filters.delivery_date_from is not None and not _cursor_bounds_from(query):
         conditions.append(f"{key} >= {p}")
         params.append(dialect.day(filters.delivery_date_from))
     if filters.delivery_date_to is not None:
@@ -222,7 +222,7 @@ def list_statement(query: ListQuery, dialect: ListDialect) -> tuple[str, list[An
         sort_key, direction, beyond = "updated_at", "DESC", "<"
     else:
         sort_key, direction, beyond = key, "ASC", ">"
-    if query.after is not None:
+    if query.after is not None and not _range_bounds_cursor(query):
         key_param = _key_param(query.after, dialect)
         id_param = dialect.shipment_id(query.after.shipment_id)
         if dialect.spelt_out_keyset:
@@ -251,6 +251,38 @@ def page_of(rows: Sequence[ListedRow], query: ListQuery) -> ListPage:
         key = last.updated_at if query.sort is SortOrder.UPDATED_AT else last.delivery_date
         next_cursor = encode_cursor(ListPosition(query.sort, key, last.shipment_id))
     return ListPage([row.document for row in items], next_cursor)
+
+
+# Sorted by delivery date, a page after a cursor within a date range has two lower
+# bounds on the same key. SQLite seeks its index with one of them and filters with
+# the other, and it may pick the weaker: a page whose cursor lies before the range
+# then walks every entry from the cursor up to the range. The two are compared here
+# and only the stronger is written; either way the rows are the same.
+
+
+def _cursor_bounds_from(query: ListQuery) -> bool:
+    """The cursor is at or past ``delivery_date_from``: the keyset condition implies it."""
+    start = query.filters.delivery_date_from
+    after = query.after
+    if start is None or after is None or query.sort is not SortOrder.DELIVERY_DATE:
+        return False
+    return _delivery_key(after) >= start
+
+
+def _range_bounds_cursor(query: ListQuery) -> bool:
+    """The cursor lies before ``delivery_date_from``: every row of the range is past it."""
+    start = query.filters.delivery_date_from
+    after = query.after
+    if start is None or after is None or query.sort is not SortOrder.DELIVERY_DATE:
+        return False
+    return _delivery_key(after) < start
+
+
+def _delivery_key(position: ListPosition) -> date:
+    key = position.key
+    if key is None:
+        return NO_DELIVERY_DATE
+    return key.date() if isinstance(key, datetime) else key
 
 
 def _key_param(position: ListPosition, dialect: ListDialect) -> Any:

@@ -46,3 +46,27 @@ def test_each_filter_and_sort_seeks_an_index_past_the_cursor_with_no_sort_step(
         plan = " | ".join(row["detail"] for row in cursor.fetchall())
     assert plan.startswith("SEARCH") and "USING INDEX" in plan, plan  # a seek, not a scan
     assert "TEMP B-TREE" not in plan, plan  # and no sort of the whole result
+
+
+@pytest.mark.parametrize(
+    ("cursor_day", "bound"),
+    [(date(2024, 3, 1), "the range's start"), (date(2024, 3, 4), "the cursor")],
+)
+def test_a_delivery_date_cursor_and_range_start_write_only_the_stronger_lower_bound(
+    cursor_day: date, bound: str
+) -> None:
+    # Given both, SQLite seeks with one and filters with the other, and may pick the
+    # weaker: from a cursor far before the range it walked every entry up to it.
+    start = date(2024, 3, 3)
+    after = ListPosition(SortOrder.DELIVERY_DATE, cursor_day, uuid4())
+    query = ListQuery(ListFilters(delivery_date_from=start), SortOrder.DELIVERY_DATE, 50, after)
+
+    _, params = list_statement(query, SQLITE_LIST)
+
+    lower_bounds = [
+        param for param in params if param in (start.isoformat(), cursor_day.isoformat())
+    ]
+    if bound == "the cursor":
+        assert lower_bounds == [cursor_day.isoformat()] * 2 and after.shipment_id.hex in params
+    else:
+        assert lower_bounds == [start.isoformat()] and after.shipment_id.hex not in params

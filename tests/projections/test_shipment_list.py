@@ -176,6 +176,46 @@ def test_filters_combine_and_date_bounds_are_inclusive(
     assert ids(found) == soonest_delivery_first(expected)
 
 
+@pytest.mark.parametrize("cursor_at", ["before the range", "inside it", "past it"])
+def test_a_date_range_pages_on_from_a_cursor_before_inside_or_past_the_range(
+    client: TestClient, shipments: list[Shipment], cursor_at: str
+) -> None:
+    # A cursor is a position in the sort order, whatever filters the page that gave it
+    # had: taken here from the unfiltered list, at the first shipment, at one within
+    # the range, and at an undated one (they sort last).
+    in_range = ("2024-03-03", "2024-03-05")
+    ordered = soonest_delivery_first(shipments)
+    by_id = {s["id"]: s for s in shipments}
+    dates = [by_id[i]["deliveryDate"] for i in ordered]
+    position = {
+        "before the range": 0,
+        "inside it": dates.index("2024-03-04"),
+        "past it": dates.index(None),
+    }[cursor_at]
+    first_page = client.get(
+        "/v1/shipments", params={"sort": "deliveryDate", "limit": str(position + 1)}
+    ).json()
+    expected = [
+        i
+        for i in ordered[position + 1 :]
+        if by_id[i]["deliveryDate"] is not None
+        and in_range[0] <= by_id[i]["deliveryDate"] <= in_range[1]
+    ]
+
+    page = client.get(
+        "/v1/shipments",
+        params={
+            "sort": "deliveryDate",
+            "deliveryDateFrom": in_range[0],
+            "deliveryDateTo": in_range[1],
+            "cursor": first_page["nextCursor"],
+        },
+    ).json()
+
+    assert ids(page["items"]) == expected
+    assert (expected != []) == (cursor_at != "past it")
+
+
 @pytest.mark.parametrize("sort", ["updatedAt", "deliveryDate"])
 def test_paging_while_shipments_are_created_never_repeats_or_skips_one(
     client: TestClient, shipments: list[Shipment], sort: str
