@@ -292,12 +292,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     arguments = parser.parse_args(argv)
     arguments.writers = [int(count) for count in arguments.writers.split(",") if count]
-    arguments.stores = _names(parser, arguments.stores, STORE_KINDS, "store")
-    arguments.systems = _names(parser, arguments.systems, SYSTEMS, "system")
+    arguments.stores = parse_names(parser, arguments.stores, STORE_KINDS, "store")
+    arguments.systems = parse_names(parser, arguments.systems, SYSTEMS, "system")
     arguments.shapes = [
-        SHAPES[name] for name in _names(parser, arguments.shapes, tuple(SHAPES), "shape")
+        SHAPES[name] for name in parse_names(parser, arguments.shapes, tuple(SHAPES), "shape")
     ]
-    names = _names(parser, arguments.workloads, WORKLOAD_CHOICES, "workload")
+    names = parse_names(parser, arguments.workloads, WORKLOAD_CHOICES, "workload")
     arguments.workloads = _expand(
         names, arguments.connections, arguments.threads, arguments.hot, arguments.rmw_shipments
     )
@@ -308,7 +308,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return arguments
 
 
-def _names(
+def parse_names(
     parser: argparse.ArgumentParser, text: str, known: tuple[str, ...], what: str
 ) -> list[str]:
     names = [name for name in text.split(",") if name]

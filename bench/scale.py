@@ -52,7 +52,7 @@ from api.wiring import build_services
 from bench.contention import CONTENDED_SHIPMENT
 from bench.load_results import LoadSpec
 from bench.memory import RssSeries
-from bench.run import measure_load
+from bench.run import measure_load, parse_names
 from bench.scale_fill import fill
 from bench.seeding import seed_shipments, write_ids
 from bench.servers import REPO_ROOT, running_deployment, running_server
@@ -164,7 +164,9 @@ def vacuum_schema(admin_url: str, schema: str) -> None:
     print(f"[postgres] vacuumed {schema} in {time.perf_counter() - started:.1f} s")
 
 
-def load_figures(url: str, ids_file: Path, arguments: argparse.Namespace, log_dir: Path) -> Figures:
+def load_figures(
+    kind: str, url: str, ids_file: Path, arguments: argparse.Namespace, log_dir: Path
+) -> Figures:
     """Every workload in every deployment shape, as ``bench.run`` drives them: req/s and p99.
 
     The ids are drawn uniformly from every shipment of the store (GET, PATCH), from
@@ -196,7 +198,7 @@ def load_figures(url: str, ids_file: Path, arguments: argparse.Namespace, log_di
                     arguments.duration,
                     random.randrange(10**9),
                 )
-                result = measure_load(url, shape, "service", spec, "wrk", {}).result
+                result = measure_load(kind, shape, "service", spec, "wrk", {}).result
                 name = f"{shape.name} {workload.label}"
                 if workload.read_modify_write:
                     figures[f"{name} (updates/s, p99)"] = (
@@ -308,8 +310,7 @@ def memory_series(url: str, ids_file: Path, seconds: int, log_dir: Path) -> tupl
         with RssSeries(server.process.pid) as series:
             result, _ = run_wrk(LoadSpec(workload, (server.base_url,), sweep_file, seconds, 11))
     sweep_file.unlink()
-    errors = result.status_5xx + result.status_other + result.socket_errors
-    if errors:
+    if errors := result.errors(read_modify_write=False):
         print(f"  memory sweep: {errors} error(s)")
     return series, min(result.status_2xx, len(ids))
 
@@ -321,7 +322,7 @@ def measure(kind: str, shipments: int, events: int, arguments: argparse.Namespac
         tempfile.TemporaryDirectory() as logs,
     ):
         ids = ids_file.read_text().split()
-        figures = load_figures(url, ids_file, arguments, Path(logs))
+        figures = load_figures(kind, url, ids_file, arguments, Path(logs))
         with running_server("service", url, Path(logs), ready_timeout=READY_TIMEOUT_S) as server:
             figures |= probe(server.base_url, probe_paths(url, ids, arguments.samples))
         if arguments.memory_seconds and shipments > arguments.small_shipments:
@@ -444,11 +445,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "shipments-scale"))
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL)
     arguments = parser.parse_args(argv)
-    shapes = [name for name in arguments.shapes.split(",") if name]
-    workloads = [name for name in arguments.workloads.split(",") if name]
-    for name, known in [(n, SHAPES) for n in shapes] + [(n, WORKLOAD_CHOICES) for n in workloads]:
-        if name not in known:
-            parser.error(f"unknown shape or workload {name!r}: use {', '.join(known)}")
+    shapes = parse_names(parser, arguments.shapes, tuple(SHAPES), "shape")
+    workloads = parse_names(parser, arguments.workloads, WORKLOAD_CHOICES, "workload")
     arguments.shapes = [SHAPES[name] for name in shapes]
     arguments.workloads = expand_workloads(workloads, 32, 2, HOT_SET, CONTENDED_SHIPMENTS)
     return arguments

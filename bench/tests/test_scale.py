@@ -37,7 +37,7 @@ def test_shapes_and_workloads_can_be_narrowed_and_unknown_names_are_refused(
 
     with pytest.raises(SystemExit):
         parse_arguments(["--shapes", "3w"])
-    assert "unknown shape or workload '3w'" in capsys.readouterr().err
+    assert "unknown shape '3w'" in capsys.readouterr().err
 
 
 @pytest.mark.postgres
