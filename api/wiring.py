@@ -62,6 +62,7 @@ def build_services(settings: Settings) -> Services:
         ledger,
         max_batch=settings.group_commit_max_batch if settings.group_commit else 1,
         cache_size=settings.aggregate_cache_size,
+        in_flight=settings.commits_in_flight if store.dialect == "postgres" else 1,
     )
     service = ShipmentService(store, ledger, committer)
     return Services(

@@ -6,9 +6,9 @@ writer can only be learnt from the store's refusal (and then decided again).
 The group committer instead decides *inside* the transaction, on state read
 there with the shipments' rows locked, so the append is at the version it was
 decided on by construction. That needs the transaction open before the events
-exist; these classes open it and, for the events themselves, call the library's
-own recorder steps (its table lock, notification and insert), so the events
-table, its positions and its subscribers behave exactly as the library's save.
+exist; these classes open it and, for the events themselves, call the recorder's
+own insert, so the events table and its positions are the library's; followers
+are woken after the commit (``committed``).
 """
 
 from __future__ import annotations
@@ -101,12 +101,12 @@ class PostgresAppendSession:
                 else:
                     cursor.executemany(sql, params)
             if events:
-                # The library's steps: the events table lock (positions commit in
-                # order), NOTIFY for subscribers, the insert.
+                # The library's insert, without a table lock or NOTIFY: appends in
+                # flight overlap, and readers keep to the gap-safe horizon.
                 self._recorder._insert_stored_events(cursor, events)
 
     def committed(self) -> None:
-        """PostgreSQL tells subscribers itself (the NOTIFY commits with the events)."""
+        self._recorder.committed()
 
 
 class _ImmediateTransaction(SQLiteTransaction):
@@ -151,4 +151,4 @@ class SQLiteAppendSession:
             self._recorder._insert_events(cursor, events)
 
     def committed(self) -> None:
-        self._recorder.wake_subscribers()
+        self._recorder.committed()

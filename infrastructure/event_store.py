@@ -10,14 +10,16 @@ from eventsourcing.persistence import JSONTranscoder
 
 from domain.shipment import Shipment
 from infrastructure.database_url import DatabaseTarget, parse_database_url
-from infrastructure.recorders import PostgresShipmentRecorder, SQLiteShipmentRecorder
+from infrastructure.recorders import (
+    MAX_POSITION,
+    PostgresShipmentRecorder,
+    SQLiteShipmentRecorder,
+)
 from infrastructure.settings import Settings
 from infrastructure.store_retries import FailFastPostgresFactory
 from infrastructure.transcodings import register_domain_transcodings
 
-# Versions and log positions are signed 64-bit integers in both stores; a larger
-# number names nothing (and must never reach a driver, which would fail on it).
-MAX_POSITION = 2**63 - 1
+__all__ = ["MAX_POSITION", "ShipmentStore", "library_env"]
 
 
 class ShipmentStore(Application[UUID]):
@@ -50,6 +52,17 @@ class ShipmentStore(Application[UUID]):
     @property
     def dialect(self) -> str:
         return self.target.dialect
+
+    @property
+    def shipment_recorder(self) -> PostgresShipmentRecorder | SQLiteShipmentRecorder:
+        """The recorder with this service's additions (settled head, after-commit wake)."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresShipmentRecorder | SQLiteShipmentRecorder)
+        return recorder
+
+    def close(self) -> None:
+        self.shipment_recorder.close()
+        super().close()
 
 
 def library_env(settings: Settings, target: DatabaseTarget) -> dict[str, str]:

@@ -22,7 +22,17 @@ word: should an append be refused all the same (a writer that takes no row
 lock), the batch is rolled back and decided again on what the store now holds.
 
 At low load a batch holds one write and nobody waits for a timer; under load
-batches grow by themselves, so writes share the events table's lock and flush.
+batches grow by themselves, so writes share a transaction and its flush.
+
+**Several batches in flight.** ``in_flight`` committer threads, each on its own
+connection, take turns at the queue: while one batch's commit flushes, the next
+is decided and written by another (the appends take no table lock, see
+``infrastructure.recorders``), and PostgreSQL's own group commit shares the
+flushes. Writes to one shipment still happen one at a time and in order: the
+second batch's read of the row waits for the first's row lock, then decides on
+its result. Locks are taken in one global order in every transaction (keys,
+sorted; rows, by id), so batches in flight never wait on each other in a cycle.
+SQLite has one writer: one thread there.
 """
 
 from __future__ import annotations
@@ -85,6 +95,7 @@ class GroupCommitter:
         *,
         max_batch: int = 64,
         cache_size: int = 10_000,
+        in_flight: int = 1,
     ) -> None:
         self._store = store
         self._session = session
@@ -92,13 +103,15 @@ class GroupCommitter:
         self._projections = tuple(projections)
         self._ledger = ledger
         self._max_batch = max_batch
+        self._in_flight = max(1, in_flight)
         # The states written lately, by (shipment, version): the base a stale write was
         # read at, and a decoded state for a row still at that version. The row read
         # under the lock always decides which version is current.
         self.recent = RecentStates(cache_size)
         self._queue: deque[_Queued] = deque()
         self._condition = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
         self._closed = False
 
     def enqueue(self, command: WriteCommand, notify: Notify) -> None:
@@ -107,9 +120,13 @@ class GroupCommitter:
             if self._closed:
                 raise RuntimeError("the group committer is closed")
             self._queue.append(_Queued(command, notify))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
-                self._thread.start()
+            if self._idle == 0 and len(self._threads) < self._in_flight:
+                # Threads start as the load asks for them: one while writes are rare.
+                thread = threading.Thread(
+                    target=self._run, name=f"group-commit-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
             self._condition.notify()
 
     def execute(self, command: WriteCommand) -> WriteOutcome:
@@ -122,16 +139,20 @@ class GroupCommitter:
         """Commit what is queued, then stop the committer thread."""
         with self._condition:
             self._closed = True
-            self._condition.notify()
-            thread = self._thread
-        if thread is not None:
+            self._condition.notify_all()
+            threads = list(self._threads)
+        for thread in threads:
             thread.join()
 
     def _run(self) -> None:
         while True:
             with self._condition:
                 while not self._queue and not self._closed:
-                    self._condition.wait()
+                    self._idle += 1
+                    try:
+                        self._condition.wait()
+                    finally:
+                        self._idle -= 1
                 if not self._queue:
                     return
                 count = min(len(self._queue), self._max_batch)

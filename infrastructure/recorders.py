@@ -1,8 +1,14 @@
-"""The library's SQLite and PostgreSQL application recorders, extended by one hook.
+"""The library's SQLite and PostgreSQL application recorders, extended.
 
 Each runs the ``co_commit`` statements handed to ``Application.save`` in the
 transaction that appends the events (see ``infrastructure.co_commit``), and
 creates the idempotency table beside the events table.
+
+The PostgreSQL one also appends without the library's table lock and in-transaction
+``NOTIFY``, which made every append of every process wait for the one before it
+to flush; its readers of the log read below a gap-safe horizon instead
+(``infrastructure.log_horizon``), and followers are woken after commit
+(``infrastructure.commit_signals``).
 """
 
 from __future__ import annotations
@@ -11,18 +17,33 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent, Subscription
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    Notification,
+    OperationalError,
+    StoredEvent,
+    Subscription,
+)
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from infrastructure.co_commit import CO_COMMIT_KWARG, Statement
-from infrastructure.sqlite_subscription import PollingSubscription
+from infrastructure.commit_signals import CommitSignal
+from infrastructure.log_horizon import InFlightAppends, SettledPositions, settled_run
+from infrastructure.sqlite_subscription import ListeningPollingSubscription, PollingSubscription
 from infrastructure.store_retries import retry_once_unless_timed_out
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
+# Versions and log positions are signed 64-bit integers in both stores; a larger
+# number names nothing (and must never reach a driver, which would fail on it).
+MAX_POSITION = 2**63 - 1
 
 
 class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
@@ -58,6 +79,17 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
         for subscription in list(self._subscriptions):
             subscription.wake()
 
+    def committed(self) -> None:
+        """Events were committed (SQLite has one writer: only this process's followers to wake)."""
+        self.wake_subscribers()
+
+    def settled_head(self) -> int:
+        """The highest position (0 for none): one writer commits positions in order."""
+        return self.max_notification_id() or 0
+
+    def close(self) -> None:
+        """Nothing of its own to stop."""
+
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -80,20 +112,36 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresShipmentRecorder(PostgresApplicationRecorder):
-    """PostgreSQL recorder whose append transaction also runs the co-committed writes."""
+    """PostgreSQL recorder: co-committed writes, appends that never wait for each other.
+
+    Appends keep the library's insert (its composite type, its numbering by the
+    ``notification_id`` sequence) but not its ``LOCK TABLE … IN EXCLUSIVE MODE`` nor
+    its ``NOTIFY`` in the transaction: both serialise every append of every process
+    across its commit's flush. Positions may then commit out of order, so every read
+    of the log (``select_notifications``: the change feed, its SSE stream, the
+    projection runner, a rebuild) goes through ``log_horizon``'s rule, and a head
+    that a rebuild starts from is a settled one (``settled_head``).
+    """
+
+    # How soon a follower in another process looks without a signal (one may be lost,
+    # or a read stopped short of a position still in flight).
+    poll_interval_seconds = 0.5
+    # Longest a reader waits for appends in flight before delivering what is settled.
+    gap_wait_seconds = 1.0
 
     # Bounded retries, so an unreachable store answers 503 within its time-out.
-    insert_events = retry_once_unless_timed_out(PostgresApplicationRecorder.insert_events)
     select_events = retry_once_unless_timed_out(PostgresApplicationRecorder.select_events)
-    select_notifications = retry_once_unless_timed_out(
-        PostgresApplicationRecorder.select_notifications
-    )
     max_notification_id = retry_once_unless_timed_out(
         PostgresApplicationRecorder.max_notification_id
     )
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.enable_db_functions:
+            raise ValueError(
+                "POSTGRES_ENABLE_DB_FUNCTIONS is not supported: its insert function NOTIFYs "
+                "inside the append transaction"
+            )
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
@@ -104,13 +152,19 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (principal, idempotency_key))"
             ).format(schema=Identifier(self.datastore.schema), table=Identifier(IDEMPOTENCY_TABLE))
         )
+        self._in_flight = InFlightAppends(self.datastore.schema, self.events_table_name)
+        self._settled = SettledPositions()
+        self._page_sql = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
+            "ORDER BY notification_id LIMIT %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        self._signal = CommitSignal(datastore, self.channel_name)
+        self._subscriptions: weakref.WeakSet[ListeningPollingSubscription] = weakref.WeakSet()
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        # Runs before the library takes its table lock and inserts the events, in
-        # the same transaction. Row locks taken here come before the table lock in
-        # every transaction, so two appends can never wait on each other in a cycle.
         super()._insert_events(curs, stored_events, **kwargs)
         for sql, params in runs_of_same_sql(kwargs.get(CO_COMMIT_KWARG, ())):
             if len(params) == 1:
@@ -119,6 +173,108 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
                 # A group-committed batch repeats each statement once per write; one
                 # executemany converts the query once instead of once per row.
                 curs.executemany(sql, params)
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # The library's insert without its table lock and NOTIFY (see the class docstring).
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert (``Application.save``), then the after-commit wake."""
+        notification_ids: Sequence[int] | None = self._insert_with_retries(stored_events, **kwargs)
+        self.committed()
+        return notification_ids
+
+    _insert_with_retries = retry_once_unless_timed_out(PostgresApplicationRecorder.insert_events)
+
+    def committed(self) -> None:
+        """Events were committed: wake this process's followers now, and other processes'."""
+        for subscription in list(self._subscriptions):
+            subscription.wake()
+        self._signal.committed()
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        subscription = ListeningPollingSubscription(
+            self, gt, topics, poll_interval_seconds=self.poll_interval_seconds
+        )
+        self._subscriptions.add(subscription)
+        return subscription
+
+    @retry_once_unless_timed_out
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's read of the log by position, stopping short of any position in flight.
+
+        ``topics`` are filtered after the horizon is found, since holes can only be
+        told among all positions.
+        """
+        after = 0 if start is None else (start - 1 if inclusive_of_start else start)
+        upto = MAX_POSITION if stop is None else stop
+        with self.datastore.get_connection() as connection, connection.cursor() as cursor:
+            rows = self._page(cursor, after, upto, limit)
+            settled = settled_run(after, rows)
+            if settled < len(rows):
+                top = rows[-1].id
+                if top <= self._settled.below:
+                    settled = len(rows)  # holes below a final position are rolled back
+                elif self._in_flight.wait_out(cursor, self.gap_wait_seconds):
+                    # Every append that could fill a hole has ended: all up to the
+                    # top read is final now, and a second read shows it.
+                    rows = self._page(cursor, after, top, limit)
+                    settled = len(rows)
+                    self._settled.raise_to(top)
+            elif rows and after <= self._settled.below:
+                self._settled.raise_to(rows[-1].id)
+        selected = rows[:settled]
+        if topics:
+            selected = [row for row in selected if row.topic in topics]
+        return selected
+
+    def settled_head(self, wait_seconds: float = 10.0) -> int:
+        """The highest position below which nothing can commit any more (0 for none).
+
+        What a rebuild reads up to before catching up by position: a head read while
+        a lower position is in flight would let that event fall between the two.
+        """
+        with self.datastore.get_connection() as connection, connection.cursor() as cursor:
+            cursor.execute(self.max_notification_id_statement)
+            row = cursor.fetchone()
+            head = int(row["max"] or 0) if row else 0
+            if not self._in_flight.wait_out(cursor, wait_seconds):
+                raise OperationalError("appends in flight did not end in time")
+        self._settled.raise_to(head)
+        return head
+
+    def _page(
+        self, cursor: Cursor[DictRow], after: int, upto: int, limit: int
+    ) -> list[Notification]:
+        cursor.execute(self._page_sql, (after, upto, limit), prepare=True)
+        return [
+            Notification(
+                id=row["notification_id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in cursor.fetchall()
+        ]
+
+    def close(self) -> None:
+        """Stop the after-commit signal (the datastore is closed by the library)."""
+        self._signal.close()
 
 
 def runs_of_same_sql(

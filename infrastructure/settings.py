@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         "one flush); false: one write per transaction.",
     )
     group_commit_max_batch: int = Field(default=64, ge=1, le=1000)
+    commits_in_flight: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="PostgreSQL: batches of writes decided and committed at once, each on "
+        "its own connection (SQLite has one writer: always 1).",
+    )
     projection_runner: bool = Field(
         default=True,
         description="Run the projection runner in each server process (one per view is "

@@ -1,4 +1,4 @@
-"""Following a SQLite event log: the library's subscription, woken by polling.
+"""Following the event log: the library's subscription, woken by polling and by this process.
 
 The library's SQLite recorder does not implement ``subscribe`` (SQLite has no
 LISTEN/NOTIFY). Its PostgreSQL subscription is a ``ListenNotifySubscription``
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, ListenNotifySubscription
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresSubscription
 
 
 class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
@@ -53,3 +54,23 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
     def _poll(self) -> None:
         while not self._stopped.wait(self._poll_interval_seconds):
             self._has_been_notified.set()
+
+
+class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):
+    """PostgreSQL: the library's LISTEN (other processes), a poll, and this process's wake.
+
+    Appends no longer NOTIFY inside their transaction (``infrastructure.commit_signals``
+    sends one after commit, for many), and a read may stop short at a position still
+    in flight (``infrastructure.log_horizon``): the poll comes back for it even when
+    no further signal arrives.
+    """
+
+    def __init__(
+        self,
+        recorder: PostgresApplicationRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        poll_interval_seconds: float,
+    ) -> None:
+        super().__init__(recorder, gt, topics, poll_interval_seconds=poll_interval_seconds)

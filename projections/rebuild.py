@@ -87,12 +87,12 @@ def rebuild_view(
             progress or _no_progress,
         )
         reset_shadow(replayer.shadow)
-        replayer.bulk_replay(upto=store.recorder.max_notification_id() or 0, workers=workers)
+        replayer.bulk_replay(upto=store.shipment_recorder.settled_head(), workers=workers)
         replayer.report("indexing", 0, 1)
         replayer.shadow.create_indexes()
         replayer.report("indexing", 1, 1)
         for _ in range(MAX_CATCH_UP_ROUNDS):
-            head = store.recorder.max_notification_id() or 0
+            head = store.shipment_recorder.settled_head()
             if head - replayer.position <= SWAP_WHEN_BEHIND_BY:
                 break
             replayer.replay("catching up", upto=head)

@@ -24,6 +24,7 @@ from infrastructure.errors import StoreUnavailable, VersionConflict
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import WriteContext
 from infrastructure.write_commands import WriteCommand, WriteOutcome
+from tests.support.stores import postgres_schema_url
 
 CONTEXT = WriteContext(actor="tester", request_id=None)
 BOUND_SECONDS = 30
@@ -31,9 +32,21 @@ BOUND_SECONDS = 30
 
 @pytest.fixture
 def services(database_url: str) -> Iterator[Services]:
-    built = build_services(Settings(database_url=database_url, projection_runner=False))
+    """One batch in flight at a time, so what shares a batch is exactly what queued."""
+    settings = Settings(database_url=database_url, projection_runner=False, commits_in_flight=1)
+    built = build_services(settings)
     yield built
     built.close()
+
+
+@pytest.fixture
+def overlapping() -> Iterator[Services]:
+    """Two batches in flight at once: on PostgreSQL only (SQLite has one writer)."""
+    with postgres_schema_url() as url:
+        built = build_services(Settings(database_url=url, projection_runner=False))
+        assert built.committer._in_flight == 2  # the default
+        yield built
+        built.close()
 
 
 class HeldWrites:
@@ -292,3 +305,55 @@ def test_close_of_a_committer_that_never_committed_returns_at_once(database_url:
     done.start()
     done.join(BOUND_SECONDS)
     assert not done.is_alive()
+
+
+@pytest.mark.postgres
+def test_a_batch_is_decided_and_committed_while_another_is_still_in_flight(
+    overlapping: Services,
+) -> None:
+    other = created(overlapping).id
+    held = HeldWrites(overlapping)
+    first = held_first_batch(overlapping, held)
+
+    second = outcome_of(submitted(overlapping, WriteCommand(other, weighing(5))))
+
+    assert second.appended
+    assert not first.done()  # the first batch is still inside its transaction
+    held.release_first.set()
+    assert outcome_of(first).appended
+    assert overlapping.shipments.current_version(held.first_id) == 2
+
+
+@pytest.mark.postgres
+def test_a_write_to_a_shipment_a_batch_in_flight_holds_waits_and_is_decided_on_its_result(
+    overlapping: Services,
+) -> None:
+    held = HeldWrites(overlapping)
+    first = held_first_batch(overlapping, held)
+    follower = submitted(overlapping, WriteCommand(held.first_id, weighing(9, expected_version=2)))
+    wait_for_a_lock_wait(overlapping)
+    assert not follower.done(), follower.result()
+
+    held.release_first.set()
+
+    assert outcome_of(first).appended
+    outcome = outcome_of(follower)
+    assert outcome.shipment is not None and outcome.shipment.version == 3
+    assert overlapping.view.get(held.first_id)[0] == 3  # type: ignore[index]
+
+
+def wait_for_a_lock_wait(services: Services) -> None:
+    """Until a statement on this store's schema waits for a lock (the second batch, for the row)."""
+    datastore = services.store.factory.datastore  # type: ignore[attr-defined]
+    pause = threading.Event()
+    for _ in range(3000):
+        with datastore.get_connection() as connection:
+            row = connection.execute(
+                "SELECT count(*) AS waiting FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND position(%s in query) > 0",
+                (datastore.schema,),
+            ).fetchone()
+        if row and row["waiting"] > 0:
+            return
+        pause.wait(0.01)
+    raise AssertionError("no transaction ever waited for the row")
