@@ -18,7 +18,9 @@ load generator starts and right after it exits, and divides:
   iowait) / all ticks, over every core;
 - the load generator's CPU (this process's children reaped in the window, i.e.
   the wrk or Python generator processes) — kept in the results, and never
-  counted as the servers'.
+  counted as the servers';
+- the rest of the machine's busy time ("others": other engineers' processes,
+  this harness, the kernel's own work) — a noise indicator for the window.
 
 Ticks are 1/``SC_CLK_TCK`` s (10 ms here) per process, so a figure over a
 window of a few seconds is good to a few percent.
@@ -173,6 +175,7 @@ class CpuCost:
     postgres_cpu_s: float  # the whole PostgreSQL server
     generator_cpu_s: float  # the load generator's processes (not the servers')
     idle_percent: float  # of all cores over the window
+    others_percent: float  # of all cores: busy, but neither servers, PostgreSQL nor generator
     server_us_per_request: float | None
     postgres_us_per_request: float | None
 
@@ -188,13 +191,17 @@ def cost_between(
     postgres_s = max(0, end.postgres_ticks - start.postgres_ticks) / ticks_per_s
     total = end.machine.total_ticks - start.machine.total_ticks
     idle = end.machine.idle_ticks - start.machine.idle_ticks
+    generator_s = max(0.0, end.generator_cpu_s - start.generator_cpu_s)
+    busy_s = (total - idle) / ticks_per_s
+    others_s = max(0.0, busy_s - server_s - postgres_s - generator_s)
     return CpuCost(
         window_s=end.monotonic_s - start.monotonic_s,
         requests=requests,
         server_cpu_s=server_s,
         postgres_cpu_s=postgres_s,
-        generator_cpu_s=max(0.0, end.generator_cpu_s - start.generator_cpu_s),
+        generator_cpu_s=generator_s,
         idle_percent=100.0 * idle / total if total > 0 else 0.0,
+        others_percent=100.0 * others_s * ticks_per_s / total if total > 0 else 0.0,
         server_us_per_request=server_s * 1e6 / requests if requests else None,
         postgres_us_per_request=postgres_s * 1e6 / requests if requests else None,
     )

@@ -255,7 +255,7 @@ def _cost_figures(cost: CpuCost | None) -> str:
     return (
         f"cpu: server {cost.server_us_per_request:,.0f} µs/req, "
         f"postgres {cost.postgres_us_per_request or 0:,.0f} µs/req, "
-        f"idle {cost.idle_percent:.0f}%"
+        f"idle {cost.idle_percent:.0f}%, others {cost.others_percent:.0f}%"
     )
 
 

@@ -113,6 +113,8 @@ def test_the_cost_of_a_window_is_the_difference_divided_by_the_requests() -> Non
     assert cost.postgres_us_per_request == 200.0
     assert cost.idle_percent == 15.0
     assert cost.generator_cpu_s == 0.5
+    # Busy: 8.5 s of 10; servers 5.5, PostgreSQL 2.0, generator 0.5: others 0.5 s = 5 %.
+    assert cost.others_percent == pytest.approx(5.0)
 
 
 def test_a_window_without_a_completed_request_has_no_per_request_figure() -> None:

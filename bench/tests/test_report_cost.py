@@ -26,6 +26,7 @@ def result(
         postgres_cpu_s=0.0,
         generator_cpu_s=0.0,
         idle_percent=idle,
+        others_percent=0.0,
         server_us_per_request=server_us,
         postgres_us_per_request=postgres_us,
     )
