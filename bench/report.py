@@ -234,10 +234,11 @@ def full_report(
             cost_table(measurements),
             "",
             "server µs/req: CPU of the system's server processes (all workers, both servers) "
-            "per completed request; PG µs/req: the whole PostgreSQL server's; idle %: "
-            "idle + iowait of all cores; all over the measured window only, from /proc "
-            "(bench/cpu_cost.py); the load generator's CPU is not counted. "
-            "µs/req ratios below 1: the service spends less CPU per request.",
+            "per completed request; PG µs/req: PostgreSQL's backends serving them and its "
+            "background processes (other clients' backends left out; the whole server's in "
+            "the raw results); idle %: idle + iowait of all cores; all over the measured "
+            "window only, from /proc (bench/cpu_cost.py); the load generator's CPU is not "
+            "counted. µs/req ratios below 1: the service spends less CPU per request.",
         ]
     if any(m.system == "service" for m in measurements):
         parts += [

@@ -254,7 +254,8 @@ def _cost_figures(cost: CpuCost | None) -> str:
         return "cpu -"
     return (
         f"cpu: server {cost.server_us_per_request:,.0f} µs/req, "
-        f"postgres {cost.postgres_us_per_request or 0:,.0f} µs/req, "
+        f"postgres {cost.postgres_us_per_request or 0:,.0f} µs/req "
+        f"(whole server {cost.postgres_all_cpu_s * 1e6 / max(cost.requests, 1):,.0f}), "
         f"idle {cost.idle_percent:.0f}%, others {cost.others_percent:.0f}%"
     )
 

@@ -24,6 +24,7 @@ def result(
         requests=1000,
         server_cpu_s=0.0,
         postgres_cpu_s=0.0,
+        postgres_all_cpu_s=0.0,
         generator_cpu_s=0.0,
         idle_percent=idle,
         others_percent=0.0,
