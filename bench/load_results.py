@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.workloads import Workload
+from bench.cpu_cost import CpuCost
+from bench.workloads import EXPECT_2XX_OR_412, EXPECT_412, Workload
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class LoadSpec:
     duration_s: int
     seed: int  # generator thread i seeds its random numbers with seed + i
     headers: Mapping[str, str] = field(default_factory=dict)
+    # patch-stale: the If-Match value of each shipment of ids_file, line by line
+    tags_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -58,15 +61,30 @@ class LoadResult:
     # Filled in after the run from the shipments' counters (None: not a RMW load):
     lost_updates: int | None = None
     unexplained_increments: int | None = None
+    # Filled in after the run from /proc (bench/cpu_cost.py):
+    cpu: CpuCost | None = None
 
     @property
     def conflicts_per_success(self) -> float:
         return self.conflicts / self.successes if self.successes else 0.0
 
-    def errors(self, read_modify_write: bool) -> int:
-        """Answers that count as errors: any non-2xx, except 412 in read-modify-write."""
-        unexpected_412 = 0 if read_modify_write else self.status_412
-        return self.status_5xx + self.status_other + unexpected_412 + self.socket_errors
+    def unexpected_412(self, expected: str) -> int:
+        """412s where none is normal: on GET and If-Match: * (they must never be 412)."""
+        return 0 if expected in (EXPECT_2XX_OR_412, EXPECT_412) else self.status_412
+
+    def unexpected_2xx(self, expected: str) -> int:
+        """2xx where every answer should be 412: a stale tag that was accepted."""
+        return self.status_2xx if expected == EXPECT_412 else 0
+
+    def errors(self, expected: str) -> int:
+        """Answers other than the workload's ``expected`` ones (EXPECT_*), and socket errors."""
+        return (
+            self.status_5xx
+            + self.status_other
+            + self.unexpected_412(expected)
+            + self.unexpected_2xx(expected)
+            + self.socket_errors
+        )
 
 
 @dataclass(frozen=True)
@@ -89,19 +107,32 @@ class MedianResult:
     parse_failures: int
     lost_updates: int | None
     unexplained_increments: int | None
+    unexpected_2xx: int = 0
+    # Medians of the runs' CPU figures (None: no run measured them, or no request completed)
+    server_us_per_request: float | None = None
+    postgres_us_per_request: float | None = None
+    idle_percent: float | None = None
 
     def throughput(self, read_modify_write: bool) -> float:
         """Successful updates/s for read-modify-write loads, requests/s for the others."""
         return self.updates_per_s if read_modify_write else self.requests_per_s
 
 
-def median_of(results: Sequence[LoadResult], read_modify_write: bool) -> MedianResult:
-    """Median figures over ``results``; counts of errors and lost updates are summed."""
+def median_of(results: Sequence[LoadResult], expected: str) -> MedianResult:
+    """Median figures over ``results``; counts of errors and lost updates are summed.
+
+    ``expected`` is the workload's normal answer (EXPECT_*): the others are errors.
+    """
     if not results:
         raise ValueError("no results to take the median of")
 
     def median(name: str) -> float:
         return float(statistics.median(getattr(r, name) for r in results))
+
+    def cpu_median(name: str) -> float | None:
+        values = [getattr(r.cpu, name) for r in results if r.cpu is not None]
+        present = [value for value in values if value is not None]
+        return float(statistics.median(present)) if present else None
 
     lost = [r.lost_updates for r in results if r.lost_updates is not None]
     unexplained = [
@@ -116,14 +147,18 @@ def median_of(results: Sequence[LoadResult], read_modify_write: bool) -> MedianR
         conflicts_per_success=float(statistics.median(r.conflicts_per_success for r in results)),
         update_p50_ms=median("update_p50_ms"),
         update_p99_ms=median("update_p99_ms"),
-        errors=sum(r.errors(read_modify_write) for r in results),
+        errors=sum(r.errors(expected) for r in results),
         status_5xx=sum(r.status_5xx for r in results),
-        unexpected_412=0 if read_modify_write else sum(r.status_412 for r in results),
+        unexpected_412=sum(r.unexpected_412(expected) for r in results),
         socket_errors=sum(r.socket_errors for r in results),
         unknown_outcomes=sum(r.unknown_outcomes for r in results),
         parse_failures=sum(r.parse_failures for r in results),
         lost_updates=sum(lost) if lost else None,
         unexplained_increments=sum(unexplained) if unexplained else None,
+        unexpected_2xx=sum(r.unexpected_2xx(expected) for r in results),
+        server_us_per_request=cpu_median("server_us_per_request"),
+        postgres_us_per_request=cpu_median("postgres_us_per_request"),
+        idle_percent=cpu_median("idle_percent"),
     )
 
 
@@ -156,6 +191,6 @@ def medians(measurements: Sequence[Measurement]) -> dict[MeasurementKey, MedianR
     for measurement in measurements:
         grouped.setdefault(measurement.key, []).append(measurement)
     return {
-        key: median_of([m.result for m in group], group[0].workload.read_modify_write)
+        key: median_of([m.result for m in group], group[0].workload.expected)
         for key, group in grouped.items()
     }

@@ -4,8 +4,8 @@ It is much slower than wrk (one Python process makes a few thousand requests a
 second at best) and competes with the servers for the CPU, so its figures are a
 lower bound on the servers' capacity; ``bench.run`` says so when it falls back.
 Same workloads and semantics as ``wrk/shipments.lua`` (random shipments, each
-client seeded with seed + its id, read-modify-write with retries on 412, the
-partitioned best case), and it prints the same ``BENCH_JSON`` figures, so
+client seeded with seed + its id, stale If-Match tags, read-modify-write with
+retries on 412, the partitioned best case), and it prints the same ``BENCH_JSON`` figures, so
 ``bench.wrk_load.combine`` reads both.
 
 Run: ``python -m bench.python_load URL MODE IDS_FILE --connections 8 --duration 5``.
@@ -110,8 +110,10 @@ class Client:
         ids: list[str],
         client_id: int,
         tally: Tally,
+        tags: list[str] | None = None,
     ) -> None:
         self.client, self.options, self.ids, self.tally = client, options, ids, tally
+        self.tags = tags or []  # patch-stale: the If-Match of each id, by position
         self.client_id = client_id
         self.random = random.Random(options.seed + client_id)
         self.patch_headers = {"Content-Type": "application/merge-patch+json"}
@@ -136,7 +138,7 @@ class Client:
                 continue
             index = (
                 self.random.randrange(len(self.ids))
-                if mode in ("get", "patch")
+                if mode in ("get", "patch", "patch-stale")
                 else self.first + self.sent % self.size
             )
             self.sent += 1
@@ -154,7 +156,10 @@ class Client:
                 "PATCH",
                 path,
                 content=json.dumps(body),
-                headers={**self.patch_headers, "If-Match": "*"},
+                headers={
+                    **self.patch_headers,
+                    "If-Match": self.tags[index] if mode == "patch-stale" else "*",
+                },
             )
 
     async def update_step(self, deadline: float) -> bool:
@@ -208,7 +213,9 @@ class Client:
         return True
 
 
-async def _load(options: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
+async def _load(
+    options: argparse.Namespace, ids: list[str], tags: list[str] | None = None
+) -> dict[str, Any]:
     tally = Tally()
     headers = {"Authorization": options.authorization} if options.authorization else {}
     limits = httpx.Limits(
@@ -221,7 +228,7 @@ async def _load(options: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
         deadline = started + options.duration
         await asyncio.gather(
             *(
-                Client(client, options, ids, options.offset + i, tally).run(deadline)
+                Client(client, options, ids, options.offset + i, tally, tags).run(deadline)
                 for i in range(options.connections)
             )
         )
@@ -285,6 +292,7 @@ def run_python_load(spec: LoadSpec) -> tuple[LoadResult, str]:
             "--authorization",
             spec.headers.get("Authorization", ""),
             *(["--merge"] if workload.merge else []),
+            *(["--tags", str(spec.tags_file)] if spec.tags_file is not None else []),
         ]
         processes.append(
             subprocess.Popen(
@@ -314,7 +322,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("base_url")
     parser.add_argument(
         "mode",
-        choices=("get", "patch", "get-partitioned", "patch-partitioned", "rmw", "rmw-fields"),
+        choices=(
+            "get",
+            "patch",
+            "patch-stale",
+            "get-partitioned",
+            "patch-partitioned",
+            "rmw",
+            "rmw-fields",
+        ),
     )
     parser.add_argument("ids_file", type=Path)
     parser.add_argument("--connections", type=int, default=8)
@@ -325,10 +341,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default=uuid.uuid4().hex[:8])
     parser.add_argument("--merge", action="store_true")
     parser.add_argument("--authorization", default="")
+    parser.add_argument(
+        "--tags", type=Path, help="patch-stale: the If-Match of each id, one a line"
+    )
     options = parser.parse_args(argv)
     options.partitions = options.partitions or options.connections
     ids = [line for line in options.ids_file.read_text().splitlines() if line]
-    figures = asyncio.run(_load(options, ids))
+    tags = None
+    if options.mode == "patch-stale":
+        if options.tags is None:
+            parser.error("patch-stale needs --tags")
+        tags = [line for line in options.tags.read_text().splitlines() if line]
+        if len(tags) != len(ids):
+            parser.error(f"{len(ids)} ids but {len(tags)} tags")
+    figures = asyncio.run(_load(options, ids, tags))
     print(RESULT_PREFIX + json.dumps(figures))
     return 0
 

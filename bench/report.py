@@ -82,6 +82,38 @@ def rmw_table(measurements: Sequence[Measurement]) -> str:
     return "\n".join(lines)
 
 
+def cost_table(measurements: Sequence[Measurement]) -> str:
+    """What each request costs in CPU, server and PostgreSQL, for every load: service vs baseline.
+
+    Per HTTP request (a read-modify-write update is two or more); PostgreSQL's
+    columns only for the PostgreSQL store (with SQLite the store is in the server).
+    """
+    table = medians(measurements)
+    lines = [
+        "| store | load | shape | service req/s | server µs/req | PG µs/req | idle % "
+        "| baseline req/s | server µs/req | PG µs/req | idle % | req/s ratio "
+        "| server µs/req ratio | server+PG µs/req ratio |",
+        "|---|---|---|" + "---:|" * 11,
+    ]
+    stores, shapes, workloads = _order(measurements)
+    for store in stores:
+        postgres = store == "postgres"
+        for workload in workloads:
+            for shape in shapes:
+                service = table.get((store, "service", shape, workload.name))
+                baseline = table.get((store, "baseline", shape, workload.name))
+                if service is None and baseline is None:
+                    continue
+                lines.append(
+                    f"| {store} | {workload.label} | {SHAPES[shape].label} "
+                    f"| {_cost_figures(service, postgres)} | {_cost_figures(baseline, postgres)} "
+                    f"| {_ratio(service, baseline, 'requests_per_s')} "
+                    f"| {_cpu_ratio(service, baseline, with_postgres=False)} "
+                    f"| {_cpu_ratio(service, baseline, with_postgres=True) if postgres else '-'} |"
+                )
+    return "\n".join(lines)
+
+
 def shapes_table(measurements: Sequence[Measurement]) -> str:
     """The service's throughput per deployment shape, next to its 1-worker figure."""
     table = medians(measurements)
@@ -131,7 +163,15 @@ def error_notes(measurements: Sequence[Measurement]) -> list[str]:
             problems.append(f"{result.status_5xx} 5xx")
         if result.unexpected_412:
             problems.append(f"{result.unexpected_412} 412 (If-Match: * must never 412)")
-        other = result.errors - result.status_5xx - result.unexpected_412 - result.socket_errors
+        if result.unexpected_2xx:
+            problems.append(f"{result.unexpected_2xx} 2xx (a stale If-Match must be 412)")
+        other = (
+            result.errors
+            - result.status_5xx
+            - result.unexpected_412
+            - result.unexpected_2xx
+            - result.socket_errors
+        )
         if other:
             problems.append(f"{other} other non-2xx")
         if result.socket_errors:
@@ -172,7 +212,8 @@ def full_report(
             "",
             comparison_table(measurements),
             "",
-            "Ratios are service / baseline: above 1 is more requests/s, or a longer p99.",
+            "Ratios are service / baseline: above 1 is more requests/s, or a longer p99. "
+            "PATCH stale: every answer should be 412 (errors count any other answer).",
         ]
     if any(m.workload.read_modify_write for m in measurements):
         parts += [
@@ -184,6 +225,20 @@ def full_report(
             "updates/s: PATCHes answered 200; p50/p99: one update, from its first GET to its "
             "200 (retries included); 412/success: PATCHes answered 412 per success; lost: "
             "lost updates summed over the runs (must be 0; bench/contention.py).",
+        ]
+    if measurements:
+        parts += [
+            "",
+            "### Cost: CPU per request and the machine's idle share (medians)",
+            "",
+            cost_table(measurements),
+            "",
+            "server µs/req: CPU of the system's server processes (all workers, both servers) "
+            "per completed request; PG µs/req: PostgreSQL's backends serving them and its "
+            "background processes (other clients' backends left out; the whole server's in "
+            "the raw results); idle %: idle + iowait of all cores; all over the measured "
+            "window only, from /proc (bench/cpu_cost.py); the load generator's CPU is not "
+            "counted. µs/req ratios below 1: the service spends less CPU per request.",
         ]
     if any(m.system == "service" for m in measurements):
         parts += [
@@ -264,6 +319,40 @@ def _update_figures(result: MedianResult | None) -> str:
         f"{result.updates_per_s:,.0f} | {result.update_p50_ms:.1f} ms "
         f"| {result.update_p99_ms:.1f} ms | {result.conflicts_per_success:.2f} | {lost}"
     )
+
+
+def _cost_figures(result: MedianResult | None, postgres: bool) -> str:
+    if result is None:
+        return "- | - | - | -"
+    return (
+        f"{result.requests_per_s:,.0f} | {_micros(result.server_us_per_request)} "
+        f"| {_micros(result.postgres_us_per_request) if postgres else '-'} "
+        f"| {'-' if result.idle_percent is None else f'{result.idle_percent:.0f}%'}"
+    )
+
+
+def _micros(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _cpu_ratio(
+    service: MedianResult | None, baseline: MedianResult | None, with_postgres: bool
+) -> str:
+    """Service / baseline CPU per request: the server's alone, or with PostgreSQL's."""
+    if service is None or baseline is None:
+        return "-"
+
+    def per_request(result: MedianResult) -> float | None:
+        server = result.server_us_per_request
+        if not with_postgres or server is None:
+            return server
+        postgres = result.postgres_us_per_request
+        return None if postgres is None else server + postgres
+
+    numerator, denominator = per_request(service), per_request(baseline)
+    if numerator is None or not denominator:
+        return "-"
+    return f"{numerator / denominator:.2f}x"
 
 
 def _count(result: MedianResult | None, name: str) -> str:

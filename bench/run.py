@@ -5,11 +5,13 @@ dropped afterwards) and each deployment shape (1 worker, ``--workers 2``, two
 separate servers on one database) it starts the service exactly as users do
 (``shipments serve``) and then the baseline, seeds each with the same shipments,
 and drives loads that collide like real traffic: GET and PATCH ``If-Match: *``
-uniform at random, PATCH on a hot set, read-modify-write loops on a few
-shipments (with a lost-update check), and the old partitioned load as a labelled
-best case. Each load runs several times; it prints medians and service/baseline
-ratios and saves every raw run as JSON in ``bench/results/``. It never asserts
-on timing. See ``bench/README.md``.
+uniform at random, PATCH on a hot set, PATCH with stale tags (every answer
+412), read-modify-write loops on a few shipments (with a lost-update check), and
+the old partitioned load as a labelled best case. Each load runs several times;
+beside the speed it measures the cost — CPU per request of the servers and of
+PostgreSQL, and the machine's idle share, from /proc over the measured window.
+It prints medians and service/baseline ratios and saves every raw run as JSON in
+``bench/results/``. It never asserts on timing. See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,17 +38,20 @@ from bench.contention import (
     read_snapshots,
     reset_high_weights,
 )
+from bench.cpu_cost import CpuCost, cost_between, take_snapshot
 from bench.generators import GENERATORS, choose_generator, run_load
 from bench.load_results import LoadSpec, Measurement
 from bench.report import full_report, save_results
-from bench.seeding import seed_shipments, write_ids
+from bench.seeding import seed_shipments, seed_stale_shipments, write_ids, write_tags
 from bench.servers import SYSTEMS, running_deployment
 from bench.stores import POSTGRES_ADMIN_URL, STORE_KINDS, fresh_store, postgres_problem
 from bench.workloads import (
     ALL,
     CONTENDED,
+    EXPECT_412,
     HOT,
     SHAPES,
+    STALE,
     WORKLOAD_CHOICES,
     Shape,
     Workload,
@@ -64,9 +70,14 @@ def seed_deployment(
     arguments: argparse.Namespace,
     directory: Path,
     headers: dict[str, str],
-) -> dict[str, Path]:
-    """Create the shipments the workloads need; the ids file of each id set."""
+) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Create the shipments the workloads need; the ids file and the tags file of each id set.
+
+    Only the stale set has tags: the version-1 ETag of each of its shipments, which
+    have all moved past version 1.
+    """
     files: dict[str, Path] = {}
+    tags: dict[str, Path] = {}
     id_sets = {workload.id_set for workload in workloads}
     if id_sets & {ALL, HOT}:
         count = max(arguments.seed, arguments.hot) if HOT in id_sets else arguments.seed
@@ -81,7 +92,13 @@ def seed_deployment(
         )
         files[CONTENDED] = directory / "ids-contended.txt"
         write_ids(files[CONTENDED], ids)
-    return files
+    if STALE in id_sets:
+        stale = seed_stale_shipments(base_url, arguments.stale, headers=headers)
+        files[STALE] = directory / "ids-stale.txt"
+        tags[STALE] = directory / "tags-stale.txt"
+        write_ids(files[STALE], [shipment_id for shipment_id, _ in stale])
+        write_tags(tags[STALE], [tag for _, tag in stale])
+    return files, tags
 
 
 def measure_deployment(
@@ -110,8 +127,11 @@ def measure_deployment(
         ) as servers,
     ):
         base_urls = tuple(server.base_url for server in servers)
+        server_pids = tuple(server.process.pid for server in servers)
         started = time.monotonic()
-        files = seed_deployment(base_urls[0], arguments.workloads, arguments, directory, headers)
+        files, tags = seed_deployment(
+            base_urls[0], arguments.workloads, arguments, directory, headers
+        )
         print(
             f"bench: {store} {shape.name} {system}: seeded in {time.monotonic() - started:.0f} s",
             flush=True,
@@ -133,8 +153,11 @@ def measure_deployment(
                     duration_s=duration,
                     seed=seed,
                     headers=headers,
+                    tags_file=tags.get(workload.id_set),
                 )
-                measurement = measure_load(store, shape, system, spec, generator, headers)
+                measurement = measure_load(
+                    store, shape, system, spec, generator, headers, server_pids
+                )
                 if repetition is None:
                     continue
                 measurement = replace(measurement, repetition=repetition)
@@ -150,8 +173,14 @@ def measure_load(
     spec: LoadSpec,
     generator: str,
     headers: dict[str, str],
+    server_pids: Sequence[int],
 ) -> Measurement:
-    """One load run; for read-modify-write, the counters before and after, and the check."""
+    """One load run and its CPU cost; for read-modify-write, the counters and the check.
+
+    The CPU is read right before the generator starts and right after it exits
+    (bench/cpu_cost.py): ``server_pids`` are the processes started for the system,
+    whose descendants count with them; the generator's own CPU is not theirs.
+    """
     workload = spec.workload
     contended: list[str] = []
     before = []
@@ -161,7 +190,9 @@ def measure_load(
         if reset_high_weights(spec.base_urls[0], contended, before, headers):
             before = read_snapshots(spec.base_urls[0], contended, headers)
     load_average = os.getloadavg()[0]
+    start = take_snapshot(server_pids)
     result, output = run_load(generator, spec)
+    result = replace(result, cpu=cost_between(start, take_snapshot(server_pids), result.requests))
     accounting = None
     if workload.read_modify_write:
         time.sleep(SETTLE_S)
@@ -206,13 +237,26 @@ def _print_run(measurement: Measurement, repeat: int) -> None:
             f"  unexplained {result.unexplained_increments}  unknown {result.unknown_outcomes}"
             f"  in flight at end {result.in_flight_at_end}"
         )
+    elif workload.expected == EXPECT_412:
+        figures += f"  412 {result.status_412}"
     print(
         f"bench: {measurement.store:8} {measurement.shape:8} {measurement.system:8} "
         f"{workload.name:16} run {measurement.repetition + 1}/{repeat} "
         f"(seed {measurement.seed}): {figures}  "
-        f"errors {result.errors(workload.read_modify_write)} (5xx {result.status_5xx})  "
-        f"(load avg {measurement.load_average_1m:.1f})",
+        f"errors {result.errors(workload.expected)} (5xx {result.status_5xx})  "
+        f"{_cost_figures(result.cpu)}  (load avg {measurement.load_average_1m:.1f})",
         flush=True,
+    )
+
+
+def _cost_figures(cost: CpuCost | None) -> str:
+    if cost is None or cost.server_us_per_request is None:
+        return "cpu -"
+    return (
+        f"cpu: server {cost.server_us_per_request:,.0f} µs/req, "
+        f"postgres {cost.postgres_us_per_request or 0:,.0f} µs/req "
+        f"(whole server {cost.postgres_all_cpu_s * 1e6 / max(cost.requests, 1):,.0f}), "
+        f"idle {cost.idle_percent:.0f}%, others {cost.others_percent:.0f}%"
     )
 
 
@@ -233,7 +277,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workloads",
         default=",".join(WORKLOAD_CHOICES),
-        help="get, patch-uniform, patch-hot, rmw, rmw-fields (without and with "
+        help="get, patch-uniform, patch-hot, patch-stale (every PATCH names a version "
+        "the shipment has moved past: 412), rmw, rmw-fields (without and with "
         "Prefer: conflict=merge), best-case (the old partitioned PATCH)",
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
@@ -253,6 +298,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hot", type=int, default=100, help="shipments in the hot set")
     parser.add_argument(
         "--rmw-shipments", type=int, default=20, help="shipments the RMW clients share"
+    )
+    parser.add_argument(
+        "--stale", type=int, default=200, help="shipments of the stale-write load (patch-stale)"
     )
     parser.add_argument(
         "--random-seed",
@@ -299,10 +347,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     ]
     names = parse_names(parser, arguments.workloads, WORKLOAD_CHOICES, "workload")
     arguments.workloads = _expand(
-        names, arguments.connections, arguments.threads, arguments.hot, arguments.rmw_shipments
+        names,
+        arguments.connections,
+        arguments.threads,
+        arguments.hot,
+        arguments.rmw_shipments,
+        arguments.stale,
     )
-    if arguments.seed < 1 or arguments.hot < 1 or arguments.rmw_shipments < 1:
-        parser.error("--seed, --hot and --rmw-shipments must be at least 1")
+    if min(arguments.seed, arguments.hot, arguments.rmw_shipments, arguments.stale) < 1:
+        parser.error("--seed, --hot, --rmw-shipments and --stale must be at least 1")
     if arguments.random_seed is None:
         arguments.random_seed = random.randrange(1, 1_000_000) * 1000
     return arguments
@@ -382,6 +435,7 @@ def _config(arguments: argparse.Namespace, stores: list[str], generator: str) ->
         "seed": arguments.seed,
         "hot": arguments.hot,
         "rmw_shipments": arguments.rmw_shipments,
+        "stale": arguments.stale,
         "random_seed": arguments.random_seed,
         "writers": arguments.writers,
         "generator": generator,

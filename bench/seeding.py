@@ -70,3 +70,61 @@ async def _create_all(
     async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
         await asyncio.gather(*(creator(client) for _ in range(concurrency)))
     return ids
+
+
+def seed_stale_shipments(
+    base_url: str,
+    count: int,
+    headers: Mapping[str, str] | None = None,
+    concurrency: int = 32,
+) -> list[tuple[str, str]]:
+    """Create ``count`` shipments and move each past version 1; each id with its version-1 tag.
+
+    The stale-write load sends these tags, so every PATCH of it must be answered 412.
+    Each shipment is read back to be sure: a version above 1 and an ETag other than
+    the one kept. Raises SeedingFailed otherwise.
+    """
+    return asyncio.run(_create_stale(base_url, count, dict(headers or {}), concurrency))
+
+
+def write_tags(tags_file: Path, tags: list[str]) -> None:
+    """One If-Match value a line, in the order of the ids file: what patch-stale reads."""
+    tags_file.write_text("\n".join(tags) + "\n")
+
+
+async def _create_stale(
+    base_url: str, count: int, headers: dict[str, str], concurrency: int
+) -> list[tuple[str, str]]:
+    remaining = iter(range(count))
+    stale: list[tuple[str, str]] = []
+
+    async def creator(client: httpx.AsyncClient) -> None:
+        for _ in remaining:
+            created = await client.post("/v1/shipments", json=NEW_SHIPMENT, headers=headers)
+            if created.status_code != 201 or "etag" not in created.headers:
+                raise SeedingFailed(f"POST answered {created.status_code}: {created.text[:300]}")
+            shipment_id, first_tag = created.json()["id"], created.headers["etag"]
+            path = f"/v1/shipments/{shipment_id}"
+            moved = await client.patch(
+                path,
+                content=b'{"customerRemarks":"moved past version 1"}',
+                headers={
+                    **headers,
+                    "If-Match": first_tag,
+                    "Content-Type": "application/merge-patch+json",
+                },
+            )
+            if moved.status_code != 200:
+                raise SeedingFailed(f"PATCH answered {moved.status_code}: {moved.text[:300]}")
+            current = await client.get(path, headers=headers)
+            if (
+                current.status_code != 200
+                or int(current.json()["version"]) < 2
+                or current.headers.get("etag") == first_tag
+            ):
+                raise SeedingFailed(f"{path} is not past version 1: {current.text[:300]}")
+            stale.append((shipment_id, first_tag))
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+        await asyncio.gather(*(creator(client) for _ in range(concurrency)))
+    return stale

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The shipments a workload draws from: every seeded one, the first HOT of them, or
-# the small contended set seeded with counters for the read-modify-write loops.
-ALL, HOT, CONTENDED = "all", "hot", "contended"
+# The shipments a workload draws from: every seeded one, the first HOT of them, the
+# small contended set seeded with counters for the read-modify-write loops, or the
+# stale set: shipments moved past version 1, with the tag of their version 1 kept.
+ALL, HOT, CONTENDED, STALE = "all", "hot", "contended", "stale"
 FIELD_GROUPS = ("weight", "remarks", "dates", "address")
+
+# The answers a workload is built to get; any other answer is an error.
+EXPECT_2XX = "2xx"  # GET, and PATCH with If-Match: * (never 412)
+EXPECT_2XX_OR_412 = "2xx or 412"  # read-modify-write: a lost race is 412, then a retry
+EXPECT_412 = "412"  # a PATCH naming a version the shipment has moved past
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,15 @@ class Workload:
     def read_modify_write(self) -> bool:
         """Clients update with the tag they read: 412 is an expected answer, not an error."""
         return self.mode in ("rmw", "rmw-fields")
+
+    @property
+    def expected(self) -> str:
+        """Which answers are the workload's normal ones (EXPECT_*); the rest are errors."""
+        if self.read_modify_write:
+            return EXPECT_2XX_OR_412
+        if self.mode == "patch-stale":
+            return EXPECT_412
+        return EXPECT_2XX
 
     @property
     def partitioned(self) -> bool:
@@ -55,11 +70,24 @@ SHAPES: dict[str, Shape] = {
     "2servers": Shape("2servers", "two servers, one database", servers=2, workers=1),
 }
 
-WORKLOAD_CHOICES = ("get", "patch-uniform", "patch-hot", "rmw", "rmw-fields", "best-case")
+WORKLOAD_CHOICES = (
+    "get",
+    "patch-uniform",
+    "patch-hot",
+    "patch-stale",
+    "rmw",
+    "rmw-fields",
+    "best-case",
+)
 
 
 def expand_workloads(
-    names: list[str], connections: int, threads: int, hot: int, contended: int
+    names: list[str],
+    connections: int,
+    threads: int,
+    hot: int,
+    contended: int,
+    stale: int = 200,
 ) -> list[Workload]:
     """The workloads the names ask for, in a fixed order (``rmw-fields`` is two loads)."""
     catalogue: dict[str, list[Workload]] = {
@@ -80,6 +108,18 @@ def expand_workloads(
                 f"PATCH * hot {hot} -c{connections}",
                 "patch",
                 HOT,
+                connections,
+                threads,
+            )
+        ],
+        # What a refused write costs: every PATCH names version 1 of a shipment that
+        # has moved past it, so every answer should be 412 (and nothing is written).
+        "patch-stale": [
+            Workload(
+                "patch-stale",
+                f"PATCH stale If-Match, {stale} shipments -c{connections}",
+                "patch-stale",
+                STALE,
                 connections,
                 threads,
             )

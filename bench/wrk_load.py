@@ -64,6 +64,7 @@ def wrk_commands(spec: LoadSpec, wrk: str = "wrk", run_tag: str | None = None) -
             f"tag={run_tag}",
             f"merge={int(workload.merge)}",
             f"quantiles={int(servers > 1)}",
+            *([f"tags={spec.tags_file}"] if spec.tags_file is not None else []),
         ]
         commands.append(
             [

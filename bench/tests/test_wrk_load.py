@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from bench.load_results import LoadSpec
-from bench.workloads import expand_workloads
+from bench.workloads import EXPECT_2XX, EXPECT_2XX_OR_412, EXPECT_412, expand_workloads
 from bench.wrk_load import combine, histogram_quantile, merged_quantile, split, wrk_commands
 
 
@@ -77,5 +77,7 @@ def test_combine_adds_rates_counts_and_per_shipment_successes() -> None:
     assert result.unknown_by_key == {"1.weight": 2}
     assert result.update_p50_ms == 2.5
     assert result.socket_errors == 2 and result.status_412 == 20
-    assert result.errors(read_modify_write=True) == 2
-    assert result.errors(read_modify_write=False) == 22
+    assert result.errors(EXPECT_2XX_OR_412) == 2
+    assert result.errors(EXPECT_2XX) == 22
+    # A stale-write load expects only 412s: every 2xx is an error, no 412 is.
+    assert result.errors(EXPECT_412) == 2 + result.status_2xx

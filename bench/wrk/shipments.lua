@@ -3,7 +3,8 @@
 --   wrk --latency -t T -c C -d Ds -s bench/wrk/shipments.lua http://127.0.0.1:PORT -- \
 --       mode=<mode> ids=<ids-file> seed=<base seed> [offset=<first thread id>] \
 --       [partitions=<threads over all wrk processes>] [auth=<Authorization value>] \
---       [tag=<run tag>] [merge=1] [groups=weight,remarks,dates,address] [quantiles=1]
+--       [tag=<run tag>] [merge=1] [groups=weight,remarks,dates,address] [quantiles=1] \
+--       [tags=<If-Match file>]
 --
 -- (bench/wrk_load.py builds these; quantiles=1 makes done() print latency quantiles, which
 -- it merges when two wrk processes drive two servers at once.)
@@ -11,6 +12,9 @@
 -- Modes:
 --   get            GET a shipment chosen uniformly at random from the ids file
 --   patch          PATCH with If-Match: * a shipment chosen uniformly at random
+--   patch-stale    PATCH a shipment chosen uniformly at random with If-Match: the tag on the
+--                  same line of the tags file (one the shipment has moved past): every answer
+--                  should be 412, and nothing is written
 --   get-partitioned, patch-partitioned
 --                  the old best case: thread i walks its own slice of the ids round-robin,
 --                  so two writes in flight almost never name the same shipment
@@ -66,7 +70,7 @@ inflight = nil -- "get" or "patch" while a request has no answer yet
 target = nil -- index of the shipment being updated
 group = "weight"
 
-local mode, ids, get_headers, patch_headers, run_tag, partition_first, partition_size
+local mode, ids, tags, get_headers, patch_headers, run_tag, partition_first, partition_size
 local next_index, sent, merge = 0, 0, false
 quantiles_wanted = false
 local etag, counter_read, started_ms
@@ -172,6 +176,16 @@ local function compact(list)
   }
 end
 
+local function read_lines(path)
+  local all = {}
+  for line in io.lines(path) do
+    if #line > 0 then
+      all[#all + 1] = line
+    end
+  end
+  return compact(all)
+end
+
 function init(args)
   local options = {}
   for _, arg in ipairs(args) do
@@ -185,14 +199,13 @@ function init(args)
   math.randomseed((tonumber(options.seed) or 1) + thread_id)
   run_tag = options.tag or ""
   merge = options.merge == "1"
-  local all = {}
-  for line in io.lines(options.ids) do
-    if #line > 0 then
-      all[#all + 1] = line
+  ids = read_lines(options.ids)
+  if mode == "patch-stale" then
+    tags = read_lines(options.tags)
+    if tags.n ~= ids.n then
+      error(string.format("%d ids but %d tags", ids.n, tags.n))
     end
   end
-  ids = compact(all)
-  all = nil
   collectgarbage("collect")
   local partitions = tonumber(options.partitions) or 1
   partition_first = math.floor(ids.n * thread_id / partitions)
@@ -264,6 +277,11 @@ function request()
   end
   if mode == "patch" then
     return tagged_patch(math.random(ids.n))
+  end
+  if mode == "patch-stale" then
+    local index = math.random(ids.n)
+    patch_headers["If-Match"] = tags:at(index)
+    return tagged_patch(index)
   end
   local index = partition_first + next_index % partition_size + 1
   next_index = next_index + 1
