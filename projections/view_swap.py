@@ -1,7 +1,9 @@
 """Putting a rebuilt view table in place of the live one, atomically, on each store.
 
-The swap runs in one transaction that holds the lock every append takes, so no
-event can commit between the last catch-up and the rename: the new table is
+The swap runs in one transaction that holds locks no append can pass (on
+PostgreSQL the events table in EXCLUSIVE mode, which also waits for the appends
+in flight; on SQLite the one write lock), so no event can commit between the last
+catch-up and the rename: the new table is
 complete at the position it is given. Readers see the old table until the commit
 and the new one after it, never neither (on PostgreSQL they wait for the few
 milliseconds of the rename; on SQLite they keep reading the old snapshot).
@@ -144,8 +146,9 @@ def _appends_locked(
             curs.execute(
                 SQL("SET LOCAL lock_timeout = '{}ms'").format(int(lock_timeout_seconds * 1000))
             )
-            # An append writes its view row first and then locks the events table;
-            # take the two locks in that same order, or each could wait on the other.
+            # An append writes its view row first and then inserts into the events
+            # table; take the two locks in that same order, or each could wait on the
+            # other. EXCLUSIVE waits for every append in flight and holds new ones.
             curs.execute(
                 SQL("LOCK TABLE {}.{} IN ACCESS EXCLUSIVE MODE").format(
                     schema, Identifier(live.table)
