@@ -51,6 +51,8 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
 
     # How soon a subscriber sees an event appended by another process.
     poll_interval_seconds = 0.05
+    # Shortest time between two reads of a subscriber (see ``PollingSubscription._pull``).
+    min_pull_interval_seconds = 0.2
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
@@ -62,7 +64,11 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
         """Follow the log (the library leaves this unimplemented for SQLite): see
         ``infrastructure.sqlite_subscription``."""
         subscription = PollingSubscription(
-            self, gt, topics, poll_interval_seconds=self.poll_interval_seconds
+            self,
+            gt,
+            topics,
+            poll_interval_seconds=self.poll_interval_seconds,
+            min_pull_interval_seconds=self.min_pull_interval_seconds,
         )
         self._subscriptions.add(subscription)
         return subscription
@@ -126,6 +132,8 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
     # How soon a follower in another process looks without a signal (one may be lost,
     # or a read stopped short of a position still in flight).
     poll_interval_seconds = 0.5
+    # Shortest time between two reads of a subscriber (see ``PollingSubscription._pull``).
+    min_pull_interval_seconds = 0.2
     # Longest a reader waits for appends in flight before delivering what is settled.
     gap_wait_seconds = 1.0
 
@@ -200,7 +208,11 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
         self, gt: int | None = None, topics: Sequence[str] = ()
     ) -> Subscription[ApplicationRecorder]:
         subscription = ListeningPollingSubscription(
-            self, gt, topics, poll_interval_seconds=self.poll_interval_seconds
+            self,
+            gt,
+            topics,
+            poll_interval_seconds=self.poll_interval_seconds,
+            min_pull_interval_seconds=self.min_pull_interval_seconds,
         )
         self._subscriptions.add(subscription)
         return subscription

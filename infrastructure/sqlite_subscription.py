@@ -28,10 +28,12 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
         topics: Sequence[str] = (),
         *,
         poll_interval_seconds: float,
+        min_pull_interval_seconds: float = 0.0,
     ) -> None:
+        self._stopped = threading.Event()
+        self._min_pull_interval_seconds = min_pull_interval_seconds
         super().__init__(recorder=recorder, gt=gt, topics=topics)
         self._poll_interval_seconds = poll_interval_seconds
-        self._stopped = threading.Event()
         self._poll_thread = threading.Thread(
             target=self._poll, name="sqlite-subscription-poll", daemon=True
         )
@@ -50,6 +52,17 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
             super().__exit__(*args, **kwargs)
         finally:
             self._poll_thread.join()
+
+    def _pull(self) -> None:
+        """The library's pull (every page up to the head), then a pause before the next.
+
+        Nearly every event the runner follows was projected by the write that
+        appended it; what costs is reading the log once per commit. Wakes that
+        arrive during the pause are served by one read after it, so under load one
+        read covers many commits, and at rest a commit is followed within it.
+        """
+        super()._pull()
+        self._stopped.wait(self._min_pull_interval_seconds)
 
     def _poll(self) -> None:
         while not self._stopped.wait(self._poll_interval_seconds):
@@ -72,5 +85,12 @@ class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):
         topics: Sequence[str] = (),
         *,
         poll_interval_seconds: float,
+        min_pull_interval_seconds: float = 0.0,
     ) -> None:
-        super().__init__(recorder, gt, topics, poll_interval_seconds=poll_interval_seconds)
+        super().__init__(
+            recorder,
+            gt,
+            topics,
+            poll_interval_seconds=poll_interval_seconds,
+            min_pull_interval_seconds=min_pull_interval_seconds,
+        )
