@@ -19,6 +19,7 @@ from domain.shipment import Shipment
 from infrastructure.co_commit import InlineProjection, Statement
 from infrastructure.errors import IdempotencyKeyReused
 from infrastructure.idempotency import IdempotencyRecord
+from infrastructure.recent_states import Written
 from infrastructure.write_commands import WriteCommand, WriteOutcome
 
 RecordOf = Callable[[Any, UUID, int], Statement]
@@ -32,7 +33,7 @@ class DecidedBatch:
     outcomes: list[WriteOutcome] = field(default_factory=list)  # one per command, in order
     statements: list[Statement] = field(default_factory=list)  # co-committed rows
     events: list[Any] = field(default_factory=list)  # the new domain events, in order
-    accepted: list[Shipment] = field(default_factory=list)  # every state written, in order
+    accepted: list[Written] = field(default_factory=list)  # every state written, in order
 
 
 def decide_batch(
@@ -75,8 +76,9 @@ def decide_batch(
             records[claim.ledger_key] = IdempotencyRecord(
                 claim.fingerprint, shipment.id, shipment.version, claim.status_code
             )
-        decided.events.extend(shipment.collect_events())
+        events = shipment.collect_events()
+        decided.events.extend(events)
         states[shipment.id] = shipment
-        decided.accepted.append(shipment)
+        decided.accepted.append(Written(shipment, events[-1]))  # the event at its version
         decided.outcomes.append(WriteOutcome(shipment=shipment, appended=True))
     return decided

@@ -8,6 +8,7 @@ whatever the event recorded and in whichever version of its class.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,23 @@ def read_steps(
         before = document
     next_after = steps[-1].version if page.has_more and steps else None
     return StepsPage(steps, next_after, first, shipment)
+
+
+def steps_of_states(start: Shipment | None, written: Iterable[tuple[Any, Shipment]]) -> list[Step]:
+    """Steps from states already folded: each event with the state it produced, in order.
+
+    ``start`` is the state before the first event (None before the creating one).
+    A stale write's 412 makes its ``changesSince`` this way from the states this
+    process wrote lately, without reading the stream; ``Step`` does the rest, as
+    for ``/history``.
+    """
+    before = None if start is None else shipment_document(start)
+    steps: list[Step] = []
+    for event, state in written:
+        document = shipment_document(state)
+        steps.append(Step(event, before, document))
+        before = document
+    return steps
 
 
 def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> dict[str, Any]:
