@@ -69,8 +69,9 @@ def decide_batch(
             decided.outcomes.append(WriteOutcome(shipment=shipment))
             continue
         # Rows describe the pending events, so they are made before the events are taken.
-        for projection in projections:
-            decided.statements.extend(projection.statements_for(shipment))
+        statements = [s for projection in projections for s in projection.statements_for(shipment)]
+        decided.statements.extend(statements)
+        document = next((s.document for s in statements if s.document is not None), None)
         if claim is not None:
             decided.statements.append(record_of(claim, shipment.id, shipment.version))
             records[claim.ledger_key] = IdempotencyRecord(
@@ -79,6 +80,6 @@ def decide_batch(
         events = shipment.collect_events()
         decided.events.extend(events)
         states[shipment.id] = shipment
-        decided.accepted.append(Written(shipment, events[-1]))  # the event at its version
-        decided.outcomes.append(WriteOutcome(shipment=shipment, appended=True))
+        decided.accepted.append(Written(shipment, events[-1], document))  # the event at its version
+        decided.outcomes.append(WriteOutcome(shipment=shipment, appended=True, document=document))
     return decided

@@ -29,6 +29,7 @@ class Written:
 
     state: Shipment
     event: Any
+    document: bytes | None = None  # its public representation, as the view stored it
 
 
 class RecentStates:
@@ -56,6 +57,12 @@ class RecentStates:
         with self._lock:
             kept = self._states.get((shipment_id, version))
         return None if kept is None else kept.state
+
+    def document(self, shipment_id: UUID, version: int) -> bytes | None:
+        """The stored document of the state at ``version``, if this process wrote it lately."""
+        with self._lock:
+            kept = self._states.get((shipment_id, version))
+        return None if kept is None else kept.document
 
     def at(self, shipment_id: UUID, version: int) -> Shipment | None:
         """A copy of the shipment at ``version``, if this process wrote it lately."""

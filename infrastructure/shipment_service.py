@@ -112,6 +112,10 @@ class ShipmentService:
         for readers that never change it (no copy)."""
         return self._committer.recent.kept(shipment_id, version)
 
+    def kept_document(self, shipment_id: UUID, version: int) -> bytes | None:
+        """The stored document of the state at ``version`` if this process wrote it lately."""
+        return self._committer.recent.document(shipment_id, version)
+
     def recent_writes(self, shipment_id: UUID, first: int, last: int) -> list[Written] | None:
         """Versions ``first … last`` with their events if this process wrote them all
         lately (shared, never to be changed), else None."""
