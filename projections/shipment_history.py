@@ -104,18 +104,19 @@ def read_steps(
     return StepsPage(steps, next_after, first, shipment)
 
 
-def steps_of_states(start: Shipment | None, written: Iterable[tuple[Any, Shipment]]) -> list[Step]:
-    """Steps from states already folded: each event with the state it produced, in order.
+def steps_of_documents(
+    start: dict[str, Any] | None, written: Iterable[tuple[Any, dict[str, Any]]]
+) -> list[Step]:
+    """Steps from states already folded and rendered: each event with the document of the
+    state it produced, in order; ``start`` is the one before the first (None: creation).
 
-    ``start`` is the state before the first event (None before the creating one).
     A stale write's 412 makes its ``changesSince`` this way from the states this
     process wrote lately, without reading the stream; ``Step`` does the rest, as
     for ``/history``.
     """
-    before = None if start is None else shipment_document(start)
+    before = start
     steps: list[Step] = []
-    for event, state in written:
-        document = shipment_document(state)
+    for event, document in written:
         steps.append(Step(event, before, document))
         before = document
     return steps

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import orjson
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -59,7 +58,7 @@ from infrastructure.errors import ShipmentNotFound, StoreUnavailable, VersionCon
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyRecord
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.write_commands import WriteCommand, WriteOutcome
-from projections.shipment_document import encode_document, shipment_document
+from projections.shipment_document import document_of, encode_document, shipment_document
 
 
 @dataclass(frozen=True)
@@ -208,8 +207,7 @@ class ShipmentWrites:
     def _document_of(self, current: Shipment) -> dict[str, Any]:
         """The current state's representation (a fresh dict): parsed from the rendering
         kept when this process wrote that version (a sixth of rendering it), else rendered."""
-        kept = self._service.kept_document(current.id, current.version)
-        return shipment_document(current) if kept is None else orjson.loads(kept)
+        return document_of(current, self._service.kept_document(current.id, current.version))
 
     async def _execute(self, command: WriteCommand) -> WriteOutcome:
         """Queue the write on the committer and await its outcome without a worker thread."""

@@ -33,10 +33,12 @@ from domain.merging import MERGEABLE_FIELDS, Edit, fields_changed
 from domain.shipment import Shipment
 from infrastructure.errors import ShipmentNotFound, VersionConflict
 from infrastructure.idempotency import IdempotencyClaim
+from infrastructure.recent_states import Written
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.stream_reader import StreamReader
 from infrastructure.write_commands import Decide, WriteCommand, WriteOutcome
-from projections.shipment_history import MAX_PAGE_SIZE, Step, read_steps, steps_of_states
+from projections.shipment_document import document_of
+from projections.shipment_history import MAX_PAGE_SIZE, Step, read_steps, steps_of_documents
 
 CHANGES_SINCE_LIMIT = 50  # history items in a 412; the client pages on with /history?after=
 MAX_MERGE_ROUNDS = 10  # a merge overtaken this often is answered 412
@@ -122,13 +124,21 @@ def kept_changes(
     written = service.recent_writes(shipment_id, max(after, 1), after + count)
     if written is None:
         return None
+    start: Written | None = None
     if after > 0:
-        base, written = written[0].state, written[1:]
-    else:
-        base = None
-    steps = steps_of_states(base, [(kept.event, kept.state) for kept in written])
+        start, written = written[0], written[1:]
+    steps = steps_of_documents(
+        None if start is None else _document(start),
+        [(kept.event, _document(kept)) for kept in written],
+    )
+    base = None if start is None else start.state
     end = written[-1].state if written else base
     return ChangesRead(after, up_to, base, steps, end)
+
+
+def _document(kept: Written) -> dict[str, Any]:
+    """The representation of a kept state, from the bytes its write rendered."""
+    return document_of(kept.state, kept.document)
 
 
 @dataclass(frozen=True)
