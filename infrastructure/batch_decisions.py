@@ -19,6 +19,7 @@ from domain.shipment import Shipment
 from infrastructure.co_commit import InlineProjection, Statement
 from infrastructure.errors import IdempotencyKeyReused
 from infrastructure.idempotency import IdempotencyRecord
+from infrastructure.recent_states import Written
 from infrastructure.write_commands import WriteCommand, WriteOutcome
 
 RecordOf = Callable[[Any, UUID, int], Statement]
@@ -32,7 +33,7 @@ class DecidedBatch:
     outcomes: list[WriteOutcome] = field(default_factory=list)  # one per command, in order
     statements: list[Statement] = field(default_factory=list)  # co-committed rows
     events: list[Any] = field(default_factory=list)  # the new domain events, in order
-    accepted: list[Shipment] = field(default_factory=list)  # every state written, in order
+    accepted: list[Written] = field(default_factory=list)  # every state written, in order
 
 
 def decide_batch(
@@ -68,15 +69,17 @@ def decide_batch(
             decided.outcomes.append(WriteOutcome(shipment=shipment))
             continue
         # Rows describe the pending events, so they are made before the events are taken.
-        for projection in projections:
-            decided.statements.extend(projection.statements_for(shipment))
+        statements = [s for projection in projections for s in projection.statements_for(shipment)]
+        decided.statements.extend(statements)
+        document = next((s.document for s in statements if s.document is not None), None)
         if claim is not None:
             decided.statements.append(record_of(claim, shipment.id, shipment.version))
             records[claim.ledger_key] = IdempotencyRecord(
                 claim.fingerprint, shipment.id, shipment.version, claim.status_code
             )
-        decided.events.extend(shipment.collect_events())
+        events = shipment.collect_events()
+        decided.events.extend(events)
         states[shipment.id] = shipment
-        decided.accepted.append(shipment)
-        decided.outcomes.append(WriteOutcome(shipment=shipment, appended=True))
+        decided.accepted.append(Written(shipment, events[-1], document))  # the event at its version
+        decided.outcomes.append(WriteOutcome(shipment=shipment, appended=True, document=document))
     return decided

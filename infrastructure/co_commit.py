@@ -31,6 +31,9 @@ class Statement:
 
     sql: str | SQL | Composed
     params: Mapping[str, Any] | Sequence[Any] = ()
+    # The shipment's public document, when this statement stores it (the view row):
+    # the write's answer sends these very bytes, so the state is rendered once.
+    document: bytes | None = None
 
 
 class InlineProjection(Protocol):

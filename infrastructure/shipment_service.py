@@ -20,6 +20,7 @@ from infrastructure.errors import store_errors as _store_errors
 from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger, IdempotencyRecord
+from infrastructure.recent_states import Written
 from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
 
 
@@ -105,6 +106,20 @@ class ShipmentService:
     def recent_state(self, shipment_id: UUID, version: int) -> Shipment | None:
         """The state at ``version`` if this process wrote it lately (a copy), else None."""
         return self._committer.recent.at(shipment_id, version)
+
+    def kept_state(self, shipment_id: UUID, version: int) -> Shipment | None:
+        """The state at ``version`` if this process wrote it lately, else None: shared,
+        for readers that never change it (no copy)."""
+        return self._committer.recent.kept(shipment_id, version)
+
+    def kept_document(self, shipment_id: UUID, version: int) -> bytes | None:
+        """The stored document of the state at ``version`` if this process wrote it lately."""
+        return self._committer.recent.document(shipment_id, version)
+
+    def recent_writes(self, shipment_id: UUID, first: int, last: int) -> list[Written] | None:
+        """Versions ``first … last`` with their events if this process wrote them all
+        lately (shared, never to be changed), else None."""
+        return self._committer.recent.between(shipment_id, first, last)
 
     def load_version_and_base(self, shipment_id: UUID, version: int) -> tuple[Shipment, int | None]:
         """The state at ``version``, and the older version the write that made it was

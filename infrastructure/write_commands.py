@@ -39,13 +39,15 @@ class WriteOutcome:
     """What became of a write once its transaction ended.
 
     Exactly one of: ``shipment`` (the state after the write; ``appended`` tells
-    whether it moved the version), ``replay`` (an earlier write with the same
+    whether it moved the version, and then ``document`` is its public
+    representation, rendered once for the view row), ``replay`` (an earlier write with the same
     Idempotency-Key, whose answer is to be given again), or ``error`` (the
     decision's refusal, or the store's failure).
     """
 
     shipment: Shipment | None = None
     appended: bool = False
+    document: bytes | None = None  # the appended state's document, as the view stored it
     replay: IdempotencyRecord | None = None
     error: BaseException | None = None
 

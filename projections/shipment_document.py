@@ -68,6 +68,15 @@ def encode_document(shipment: Shipment) -> bytes:
     return orjson.dumps(shipment_document(shipment))
 
 
+def document_of(shipment: Shipment, encoded: bytes | None) -> dict[str, Any]:
+    """``shipment_document(shipment)`` (a fresh dict), parsed from ``encoded`` when given:
+    its bytes as ``encode_document`` rendered them earlier (a sixth of rendering again)."""
+    if encoded is None:
+        return shipment_document(shipment)
+    document: dict[str, Any] = orjson.loads(encoded)
+    return document
+
+
 def _date(value: Any) -> str | None:
     return None if value is None else str(value.isoformat())
 

@@ -8,6 +8,7 @@ whatever the event recorded and in whichever version of its class.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,24 @@ def read_steps(
         before = document
     next_after = steps[-1].version if page.has_more and steps else None
     return StepsPage(steps, next_after, first, shipment)
+
+
+def steps_of_documents(
+    start: dict[str, Any] | None, written: Iterable[tuple[Any, dict[str, Any]]]
+) -> list[Step]:
+    """Steps from states already folded and rendered: each event with the document of the
+    state it produced, in order; ``start`` is the one before the first (None: creation).
+
+    A stale write's 412 makes its ``changesSince`` this way from the states this
+    process wrote lately, without reading the stream; ``Step`` does the rest, as
+    for ``/history``.
+    """
+    before = start
+    steps: list[Step] = []
+    for event, document in written:
+        steps.append(Step(event, before, document))
+        before = document
+    return steps
 
 
 def history_page(reader: StreamReader, shipment_id: UUID, after: int, limit: int) -> dict[str, Any]:

@@ -99,7 +99,8 @@ class ShipmentView(TrackingRecorder, ABC):
 
     def statements_for(self, shipment: Shipment) -> Sequence[Statement]:
         """Statements that bring the row up to ``shipment``'s version (run by the caller)."""
-        return [Statement(self._upsert_sql, self._params(ViewRow.of(shipment)))]
+        row = ViewRow.of(shipment)
+        return [Statement(self._upsert_sql, self._params(row), document=row.document)]
 
     def restore(self, row: CurrentRow) -> Shipment:
         """The shipment a row describes: its document is a snapshot at the row's version."""

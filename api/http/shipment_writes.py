@@ -58,7 +58,7 @@ from infrastructure.errors import ShipmentNotFound, StoreUnavailable, VersionCon
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyRecord
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.write_commands import WriteCommand, WriteOutcome
-from projections.shipment_document import encode_document, shipment_document
+from projections.shipment_document import document_of, encode_document, shipment_document
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,23 @@ class WriteRequest:
 
 
 def shipment_response(
-    shipment: Shipment, status_code: int = 200, *, merged: bool = False
+    shipment: Shipment,
+    status_code: int = 200,
+    *,
+    merged: bool = False,
+    document: bytes | None = None,
 ) -> Response:
-    """The representation of ``shipment`` with its ETag (and Location when created)."""
+    """The representation of ``shipment`` with its ETag (and Location when created).
+
+    ``document``: the representation already rendered (the view row's bytes).
+    """
     headers = {"ETag": etag_header(shipment.id, shipment.version)}
     if status_code == 201:
         headers["Location"] = f"/v1/shipments/{shipment.id}"
     if merged:
         headers["Preference-Applied"] = MERGE_ON_CONFLICT
     return Response(
-        content=encode_document(shipment),
+        content=encode_document(shipment) if document is None else document,
         status_code=status_code,
         media_type="application/json",
         headers=headers,
@@ -183,7 +190,7 @@ class ShipmentWrites:
                     raise
                 merged_at_once[0] = True
                 return current
-            details, status = requested(shipment_document(current))
+            details, status = requested(self._document_of(current))
             current.revise(details, status, request.principal.subject, request.request_id)
             return current
 
@@ -196,6 +203,11 @@ class ShipmentWrites:
             if merged is not None:
                 return await self._answer(merged, 200, merged=True)
         await stale.refuse(conflict)
+
+    def _document_of(self, current: Shipment) -> dict[str, Any]:
+        """The current state's representation (a fresh dict): parsed from the rendering
+        kept when this process wrote that version (a sixth of rendering it), else rendered."""
+        return document_of(current, self._service.kept_document(current.id, current.version))
 
     async def _execute(self, command: WriteCommand) -> WriteOutcome:
         """Queue the write on the committer and await its outcome without a worker thread."""
@@ -218,9 +230,12 @@ class ShipmentWrites:
             raise outcome.error
         if outcome.replay is not None:
             return await self._replayed(outcome.replay)
-        assert outcome.shipment is not None
+        shipment = outcome.shipment
+        assert shipment is not None
+        # Rendered once, for the view row (or when this process wrote the unchanged state).
+        document = outcome.document or self._service.kept_document(shipment.id, shipment.version)
         status_code = status_code if outcome.appended else 200
-        return shipment_response(outcome.shipment, status_code, merged=merged)
+        return shipment_response(shipment, status_code, merged=merged, document=document)
 
     async def _replayed(self, record: IdempotencyRecord) -> Response:
         """The original answer of the write already made with this key.

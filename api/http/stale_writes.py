@@ -6,10 +6,12 @@ rendered by ``/history``'s own code). A write that prefers ``conflict=merge``
 is instead applied to the current version when none of the fields it changes
 (relative to the version it names) changed since (``domain.merging``).
 
-The fields changed since come from the states this process wrote lately when
-they are all in memory (then the write's first decision merges it at once:
-``merged_in_memory``), else from the stream, read in a worker thread — never on
-the committer's thread, which holds row locks. A merge is decided like any
+The history items and the fields changed since come from the states this
+process wrote lately, with their events, when they are all in memory (then a 412
+costs no stream read and no worker thread: ``kept_changes``; and a merge is made
+by the write's first decision: ``merged_in_memory``), else from the stream, read
+in a worker thread — never on the committer's thread, which holds row locks. A
+merge is decided like any
 write, on the current state under its row lock; if the stream moved on after the
 read and the new versions are not in memory, they are read and the merge is
 decided again (at most ``MAX_MERGE_ROUNDS`` times), so two merges racing are
@@ -31,10 +33,12 @@ from domain.merging import MERGEABLE_FIELDS, Edit, fields_changed
 from domain.shipment import Shipment
 from infrastructure.errors import ShipmentNotFound, VersionConflict
 from infrastructure.idempotency import IdempotencyClaim
+from infrastructure.recent_states import Written
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.stream_reader import StreamReader
 from infrastructure.write_commands import Decide, WriteCommand, WriteOutcome
-from projections.shipment_history import MAX_PAGE_SIZE, Step, read_steps
+from projections.shipment_document import document_of
+from projections.shipment_history import MAX_PAGE_SIZE, Step, read_steps, steps_of_documents
 
 CHANGES_SINCE_LIMIT = 50  # history items in a 412; the client pages on with /history?after=
 MAX_MERGE_ROUNDS = 10  # a merge overtaken this often is answered 412
@@ -101,6 +105,42 @@ def read_changes(
     return ChangesRead(after, up_to, base, steps, page.end)
 
 
+def kept_changes(
+    service: ShipmentService,
+    shipment_id: UUID,
+    after: int,
+    up_to: int,
+    limit: int | None = None,
+) -> ChangesRead | None:
+    """What ``read_changes`` reads, made from the states this process wrote lately and
+    their events (no I/O, no copy: they are never changed); None when one is not kept.
+
+    The steps are the same ``Step``s, so their history items are byte for byte what
+    the stream gives (``/history``); ``base`` and ``end`` are shared: read them only.
+    """
+    count = up_to - after if limit is None else min(limit, up_to - after)
+    if after < 0 or count < 0:
+        return None
+    written = service.recent_writes(shipment_id, max(after, 1), after + count)
+    if written is None:
+        return None
+    start: Written | None = None
+    if after > 0:
+        start, written = written[0], written[1:]
+    steps = steps_of_documents(
+        None if start is None else _document(start),
+        [(kept.event, _document(kept)) for kept in written],
+    )
+    base = None if start is None else start.state
+    end = written[-1].state if written else base
+    return ChangesRead(after, up_to, base, steps, end)
+
+
+def _document(kept: Written) -> dict[str, Any]:
+    """The representation of a kept state, from the bytes its write rendered."""
+    return document_of(kept.state, kept.document)
+
+
 @dataclass(frozen=True)
 class MergeRequest:
     """A stale write that prefers to be merged: its edit, its author, its preconditions."""
@@ -131,14 +171,14 @@ class StaleWrites:
         Overlapping fields also answer False: the 412 is made in the loop, with
         ``changesSince`` read from the stream.
         """
-        base = self._service.recent_state(current.id, base_version)
+        base = self._service.kept_state(current.id, base_version)
         if base is None:
             return False
         try:
             edit = request.edited(base)
         except Exception:  # noqa: BLE001 - a body that cannot be read is answered in the loop
             return False
-        changed = _changed_between(base, current, self._service.recent_state)
+        changed = _changed_between(base, current, self._service.kept_state)
         if changed is None or edit.conflicts(changed):
             return False
         current.merge(edit, changed, base_version, request.actor, request.request_id)
@@ -166,7 +206,7 @@ class StaleWrites:
                     conflictingFields=sorted(camel(name) for name in conflicting),
                 )
             decide = _merge_decision(
-                conflict.shipment_id, edit, read, request, self._service.recent_state
+                conflict.shipment_id, edit, read, request, self._service.kept_state
             )
             outcome = await self._execute(WriteCommand(conflict.shipment_id, decide, request.claim))
             if not isinstance(outcome.error, VersionConflict) or outcome.error.since is None:
@@ -178,6 +218,13 @@ class StaleWrites:
     async def _read(
         self, conflict: VersionConflict, after: int, limit: int | None = None
     ) -> ChangesRead:
+        """The changes after ``after`` up to the conflict's version: from memory when
+        this process wrote them all lately, else from the stream in a worker thread."""
+        kept = kept_changes(
+            self._service, conflict.shipment_id, after, conflict.current_version, limit
+        )
+        if kept is not None:
+            return kept
         return await run_in_threadpool(
             read_changes,
             self._service,
@@ -193,7 +240,7 @@ def _merge_decision(
     edit: Edit,
     read: ChangesRead,
     request: MergeRequest,
-    recent_state: Callable[[UUID, int], Shipment | None],
+    kept_state: Callable[[UUID, int], Shipment | None],
 ) -> Decide:
     """Merge ``edit`` onto the current state (run by the committer, with the row locked).
 
@@ -211,7 +258,7 @@ def _merge_decision(
         request.check(current)
         since = changed
         if current.version != read.up_to:
-            later = _changed_between(read.end, current, recent_state)
+            later = _changed_between(read.end, current, kept_state)
             if later is None or edit.conflicts(later):
                 raise VersionConflict(current.id, current.version, since=read.after)
             since = changed | later
@@ -224,7 +271,7 @@ def _merge_decision(
 def _changed_between(
     start: Shipment | None,
     current: Shipment,
-    recent_state: Callable[[UUID, int], Shipment | None],
+    kept_state: Callable[[UUID, int], Shipment | None],
 ) -> frozenset[str] | None:
     """The fields changed from ``start`` to ``current``, version by version; None when a
     version in between is not among the states this process wrote lately."""
@@ -233,7 +280,7 @@ def _changed_between(
     changed: set[str] = set()
     before = start
     for version in range(start.version + 1, current.version):
-        state = recent_state(current.id, version)
+        state = kept_state(current.id, version)
         if state is None:
             return None
         changed |= fields_changed(before, state)

@@ -155,10 +155,10 @@ def test_a_store_outage_during_the_append_is_a_503_and_nothing_is_written(
 def test_a_failure_after_the_append_is_a_500_never_a_second_append(
     client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: Any) -> bytes:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("/work/secret.py exploded")
 
-    monkeypatch.setattr(shipment_writes, "encode_document", broken)
+    monkeypatch.setattr(shipment_writes, "shipment_response", broken)  # the answer, once appended
     answer = client.patch(
         url(shipment),
         content=b'{"weightLbs": 13}',

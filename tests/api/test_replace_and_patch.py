@@ -7,7 +7,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import SERVER_OWNED, current, patch, problem_of, put, writable
+from api.http import shipment_writes
+from tests.api.conftest import (
+    SERVER_OWNED,
+    current,
+    patch,
+    problem_of,
+    put,
+    quoted,
+    url,
+    writable,
+)
 
 PICKUP = {
     "streetAddress1": "1 Main St",
@@ -215,3 +225,22 @@ def test_patch_with_a_json_value_other_than_an_object_is_a_422(
 ) -> None:
     problem_of(patch(client, full, body), 422)
     assert current(client, full) == full
+
+
+@pytest.mark.parametrize("changes", [{"weightLbs": 77}, {}], ids=["appended", "unchanged"])
+def test_a_write_answers_the_bytes_its_view_row_stored_without_rendering_them_again(
+    client: TestClient,
+    shipment: dict[str, Any],
+    changes: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def rendered_again(*args: Any) -> bytes:
+        raise AssertionError("the answer's document is the one rendered for the view row")
+
+    monkeypatch.setattr(shipment_writes, "encode_document", rendered_again)
+
+    response = patch(client, shipment, changes)
+
+    assert response.status_code == 200, response.text
+    assert response.content == client.get(url(shipment)).content
+    assert response.headers["ETag"] == quoted(response.json())

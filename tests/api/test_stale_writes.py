@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http import stale_writes
 from api.http.app import create_app
+from api.http.stale_writes import read_changes
 from infrastructure.settings import Settings
 from tests.api.conftest import (
     current,
@@ -342,3 +344,85 @@ def test_a_merge_through_another_server_reads_the_changes_since_from_the_stream(
         problem = problem_of(response, 412)
         assert problem["conflictingFields"] == ["weightLbs"]
         assert problem["currentVersion"] == theirs["version"]
+
+
+# --- changesSince from memory: the states this server wrote, no stream read -----------------
+
+
+@pytest.fixture
+def stream_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(after, up_to) of every read of the changes since from the stream, by any server."""
+    reads: list[tuple[int, int]] = []
+
+    def counted(service: Any, shipment_id: Any, after: int, up_to: int, *rest: Any) -> Any:
+        reads.append((after, up_to))
+        return read_changes(service, shipment_id, after, up_to, *rest)
+
+    monkeypatch.setattr(stale_writes, "read_changes", counted)
+    return reads
+
+
+@pytest.mark.parametrize("stale", [0, 1, 2], ids=["another-shipments-tag", "v1", "v2"])
+def test_a_412_from_the_versions_this_server_wrote_reads_no_stream_and_equals_the_streams(
+    client: TestClient,
+    other_server: TestClient,
+    shipment: dict[str, Any],
+    other_shipment: dict[str, Any],
+    stream_reads: list[tuple[int, int]],
+    stale: int,
+) -> None:
+    documents = [other_shipment, shipment]
+    documents.append(patched(client, documents[-1], {"weightLbs": 10, "pickupAddress": AUSTIN}))
+    documents.append(patched(client, documents[-1], {"status": "SUBMITTED"}))
+    documents.append(patched(client, documents[-1], {"customerRemarks": "theirs"}))
+    body = {"customerRemarks": "mine"}
+
+    from_memory = patch(client, shipment, body, if_match=quoted(documents[stale]))
+    assert stream_reads == []
+    from_stream = patch(other_server, shipment, body, if_match=quoted(documents[stale]))
+    assert stream_reads == [(stale, 4)]
+
+    problem = problem_of(from_memory, 412)
+    assert problem == problem_of(from_stream, 412)
+    assert from_memory.content == from_stream.content
+    assert problem["changesSince"] == history_after(client, shipment, stale)
+    assert [item["version"] for item in problem["changesSince"]] == list(range(stale + 1, 5))
+
+
+def test_a_412_after_another_server_wrote_a_version_since_reads_the_stream_for_all_of_them(
+    client: TestClient,
+    other_server: TestClient,
+    shipment: dict[str, Any],
+    stream_reads: list[tuple[int, int]],
+) -> None:
+    second = patched(client, shipment, {"weightLbs": 10})
+    third = patched(other_server, second, {"customerRemarks": "elsewhere"})
+    patched(client, third, {"status": "SUBMITTED"})
+
+    response = patch(client, shipment, {"weightLbs": 20})
+
+    problem = problem_of(response, 412)
+    assert stream_reads == [(1, 4)]
+    assert [item["version"] for item in problem["changesSince"]] == [2, 3, 4]
+    assert problem["changesSince"] == history_after(client, shipment, 1)
+    assert problem["changesSinceComplete"] is True
+
+
+def test_a_412_from_memory_is_cut_at_50_like_the_streams(
+    client: TestClient,
+    other_server: TestClient,
+    shipment: dict[str, Any],
+    stream_reads: list[tuple[int, int]],
+) -> None:
+    document = shipment
+    for weight in range(1, 53):
+        document = patched(client, document, {"weightLbs": weight})
+
+    from_memory = patch(client, shipment, {"customerRemarks": "late"})
+    assert stream_reads == []
+    from_stream = patch(other_server, shipment, {"customerRemarks": "late"})
+
+    problem = problem_of(from_memory, 412)
+    assert from_memory.content == from_stream.content
+    assert [i["version"] for i in problem["changesSince"]] == list(range(2, 52))
+    assert problem["changesSinceComplete"] is False
