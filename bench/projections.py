@@ -239,7 +239,8 @@ def run_store(kind: str, arguments: argparse.Namespace, directory: Path) -> None
                     f"{arguments.rate:.0f} writes/s: "
                     f"p50 {percentile(ms, 0.5):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
                     f"max {max(ms):.1f} ms, mean {statistics.fmean(ms):.1f} ms; following the "
-                    f"log cost {following * 1e6 / max(1, written):.1f} µs CPU per write "
+                    f"log cost {following * 1e6 / max(1, written):.1f} µs CPU per write, "
+                    f"{following * 1e3 / arguments.lag_seconds:.1f} ms CPU per second "
                     f"({written} writes)"
                 )
         finally:

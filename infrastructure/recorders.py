@@ -14,7 +14,8 @@ to flush; its readers of the log read below a gap-safe horizon instead
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eventsourcing.persistence import (
@@ -41,6 +42,20 @@ from infrastructure.sqlite_subscription import ListeningPollingSubscription, Pol
 from infrastructure.store_retries import retry_once_unless_timed_out
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
+ViewTable = tuple[str, str]
+"""A view table's schema and name, whose rows carry each shipment's ``id`` and ``version``."""
+PageReader = Callable[[Any, int, int, int], list[Notification]]
+"""Reads the log's rows after a position, up to another, at most so many."""
+
+
+@dataclass(frozen=True)
+class UnprojectedPage:
+    """Events a view lacks (and the page's last event), and whether the page was full."""
+
+    notifications: list[Notification]
+    full: bool
+
+
 # Versions and log positions are signed 64-bit integers in both stores; a larger
 # number names nothing (and must never reach a driver, which would fail on it).
 MAX_POSITION = 2**63 - 1
@@ -59,10 +74,15 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
         self._subscriptions: weakref.WeakSet[PollingSubscription] = weakref.WeakSet()
 
     def subscribe(
-        self, gt: int | None = None, topics: Sequence[str] = ()
+        self,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        projected_in: ViewTable | None = None,
     ) -> Subscription[ApplicationRecorder]:
         """Follow the log (the library leaves this unimplemented for SQLite): see
-        ``infrastructure.sqlite_subscription``."""
+        ``infrastructure.sqlite_subscription``. Every event is read (``projected_in``
+        is PostgreSQL's saving: SQLite reads its own file, without a round trip)."""
         subscription = PollingSubscription(
             self,
             gt,
@@ -167,6 +187,10 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
             "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
             "ORDER BY notification_id LIMIT %s"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        self._body_sql = SQL(
+            "SELECT state FROM {schema}.{table} WHERE notification_id = %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        self._unprojected_sql: dict[ViewTable, Any] = {}
         self._signal = CommitSignal(datastore, self.channel_name)
         self._subscriptions: weakref.WeakSet[ListeningPollingSubscription] = weakref.WeakSet()
 
@@ -205,14 +229,24 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
         self._signal.committed()
 
     def subscribe(
-        self, gt: int | None = None, topics: Sequence[str] = ()
+        self,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        projected_in: ViewTable | None = None,
     ) -> Subscription[ApplicationRecorder]:
+        """The library's subscription; with ``projected_in`` only what that view lacks.
+
+        See ``select_unprojected``: every event the view's row is behind, and the
+        last event of each page (so the follower's position moves on).
+        """
         subscription = ListeningPollingSubscription(
             self,
             gt,
             topics,
             poll_interval_seconds=self.poll_interval_seconds,
             min_pull_interval_seconds=self.min_pull_interval_seconds,
+            projected_in=projected_in,
         )
         self._subscriptions.add(subscription)
         return subscription
@@ -235,24 +269,77 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
         after = 0 if start is None else (start - 1 if inclusive_of_start else start)
         upto = MAX_POSITION if stop is None else stop
         with self.datastore.get_connection() as connection, connection.cursor() as cursor:
-            rows = self._page(cursor, after, upto, limit)
-            settled = settled_run(after, rows)
-            if settled < len(rows):
-                top = rows[-1].id
-                if top <= self._settled.below:
-                    settled = len(rows)  # holes below a final position are rolled back
-                elif self._in_flight.wait_out(cursor, self.gap_wait_seconds):
-                    # Every append that could fill a hole has ended: all up to the
-                    # top read is final now, and a second read shows it.
-                    rows = self._page(cursor, after, top, limit)
-                    settled = len(rows)
-                    self._settled.raise_to(top)
-            elif rows and after <= self._settled.below:
-                self._settled.raise_to(rows[-1].id)
-        selected = rows[:settled]
+            selected = self._settled_rows(cursor, after, upto, limit, self._page)
         if topics:
             selected = [row for row in selected if row.topic in topics]
         return selected
+
+    @retry_once_unless_timed_out
+    def select_unprojected(self, after: int, limit: int, view: ViewTable) -> UnprojectedPage:
+        """The settled events after ``after`` that ``view`` has not projected yet, and a marker.
+
+        What the projection runner follows. The write path projects nearly every event
+        in its own transaction, so reading and decoding each one again was most of what
+        following the log cost. Here the database compares each event with its view row
+        and sends the body only of events the row is behind; of the rest only the last
+        is sent, whole, so the runner's position moves up to it.
+        """
+        with self.datastore.get_connection() as connection, connection.cursor() as cursor:
+            page = self._unprojected_page(view)
+            rows = self._settled_rows(cursor, after, MAX_POSITION, limit, page)
+            wanted = [row for row in rows[:-1] if row.state is not None]
+            if rows:
+                last = rows[-1]
+                if last.state is None:
+                    cursor.execute(self._body_sql, (last.id,), prepare=True)
+                    body = cursor.fetchone()
+                    last = replace(last, state=bytes(body["state"]) if body else b"")
+                wanted.append(last)
+        return UnprojectedPage(wanted, full=len(rows) >= limit)
+
+    def _settled_rows(
+        self, cursor: Cursor[DictRow], after: int, upto: int, limit: int, page: PageReader
+    ) -> list[Notification]:
+        """A page of the log after ``after``, cut below any position still in flight."""
+        rows = page(cursor, after, upto, limit)
+        settled = settled_run(after, rows)
+        if settled < len(rows):
+            top = rows[-1].id
+            if top <= self._settled.below:
+                settled = len(rows)  # holes below a final position are rolled back
+            elif self._in_flight.wait_out(cursor, self.gap_wait_seconds):
+                # Every append that could fill a hole has ended: all up to the
+                # top read is final now, and a second read shows it.
+                rows = page(cursor, after, top, limit)
+                settled = len(rows)
+                self._settled.raise_to(top)
+        elif rows and after <= self._settled.below:
+            self._settled.raise_to(rows[-1].id)
+        return rows[:settled]
+
+    def _unprojected_page(self, view: ViewTable) -> PageReader:
+        sql = self._unprojected_sql.get(view)
+        if sql is None:
+            sql = SQL(
+                "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
+                "CASE WHEN v.version IS NULL OR v.version < e.originator_version "
+                "THEN e.state END AS state "
+                "FROM {schema}.{events} e LEFT JOIN {view_schema}.{view} v "
+                "ON v.id = e.originator_id "
+                "WHERE e.notification_id > %s AND e.notification_id <= %s "
+                "ORDER BY e.notification_id LIMIT %s"
+            ).format(
+                schema=Identifier(self.datastore.schema),
+                events=Identifier(self.events_table_name),
+                view_schema=Identifier(view[0]),
+                view=Identifier(view[1]),
+            )
+            self._unprojected_sql[view] = sql
+
+        def page(cursor: Cursor[DictRow], after: int, upto: int, limit: int) -> list[Notification]:
+            return self._rows(cursor, sql, after, upto, limit)
+
+        return page
 
     def settled_head(self, wait_seconds: float = 10.0) -> int:
         """The highest position below which nothing can commit any more (0 for none).
@@ -272,14 +359,20 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
     def _page(
         self, cursor: Cursor[DictRow], after: int, upto: int, limit: int
     ) -> list[Notification]:
-        cursor.execute(self._page_sql, (after, upto, limit), prepare=True)
+        return self._rows(cursor, self._page_sql, after, upto, limit)
+
+    @staticmethod
+    def _rows(
+        cursor: Cursor[DictRow], sql: Any, after: int, upto: int, limit: int
+    ) -> list[Notification]:
+        cursor.execute(sql, (after, upto, limit), prepare=True)
         return [
             Notification(
                 id=row["notification_id"],
                 originator_id=row["originator_id"],
                 originator_version=row["originator_version"],
                 topic=row["topic"],
-                state=bytes(row["state"]),
+                state=None if row["state"] is None else bytes(row["state"]),  # type: ignore[arg-type]
             )
             for row in cursor.fetchall()
         ]

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder, ListenNotifySubscription
+from eventsourcing.persistence import ApplicationRecorder, ListenNotifySubscription, ShutDown
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresSubscription
 
 
@@ -61,8 +61,11 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
         arrive during the pause are served by one read after it, so under load one
         read covers many commits, and at rest a commit is followed within it.
         """
-        super()._pull()
+        self._pull_pages()
         self._stopped.wait(self._min_pull_interval_seconds)
+
+    def _pull_pages(self) -> None:
+        super()._pull()
 
     def _poll(self) -> None:
         while not self._stopped.wait(self._poll_interval_seconds):
@@ -86,7 +89,9 @@ class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):
         *,
         poll_interval_seconds: float,
         min_pull_interval_seconds: float = 0.0,
+        projected_in: tuple[str, str] | None = None,
     ) -> None:
+        self._projected_in = projected_in
         super().__init__(
             recorder,
             gt,
@@ -94,3 +99,29 @@ class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):
             poll_interval_seconds=poll_interval_seconds,
             min_pull_interval_seconds=min_pull_interval_seconds,
         )
+
+    def _pull_pages(self) -> None:
+        """The library's pull loop, reading only what a view lacks when one is named.
+
+        A copy of ``ListenNotifySubscription._pull`` but for its read (the recorder's
+        ``select_unprojected``) and its end: a page is the last when fewer rows than the
+        limit were read, however few of them came back.
+        """
+        view = self._projected_in
+        if view is None:
+            super()._pull_pages()
+            return
+        recorder: Any = self._recorder
+        while not self._has_been_stopped:
+            self._has_been_notified.clear()
+            page = recorder.select_unprojected(
+                self._last_notification_id or 0, self._select_limit, view
+            )
+            if page.notifications:
+                try:
+                    self._notifications_queue.put(page.notifications)
+                except ShutDown:
+                    break
+                self._last_notification_id = page.notifications[-1].id
+            if not page.full:
+                break

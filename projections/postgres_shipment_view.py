@@ -98,6 +98,10 @@ class PostgresShipmentView(PostgresTrackingRecorder, ShipmentView):
         if not deferred_indexes:
             self.sql_create_statements.extend(self.index_statements)
 
+    @property
+    def projected_in(self) -> tuple[str, str] | None:
+        return (self.datastore.schema, self.table)
+
     def create_indexes(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
             for statement in self.index_statements:

@@ -70,7 +70,22 @@ class RecordedEvent:
 
 
 class DeferredDecoding(ApplicationSubscription[Any]):
-    """The library's subscription, yielding ``RecordedEvent``s instead of decoded events."""
+    """The library's subscription, yielding ``RecordedEvent``s instead of decoded events.
+
+    With ``projected_in`` (a view table) the recorder sends only the events that
+    view lacks, and the last of each page as the position to move to: the write
+    path projected nearly every event in its own transaction, and reading each one
+    again was what following the log cost (issue #19).
+    """
+
+    def __init__(
+        self, app: Any, gt: int | None = None, *, projected_in: tuple[str, str] | None = None
+    ) -> None:
+        # The library's __init__, with the one more argument its subscribe call lacks.
+        self.name = app.name
+        self.recorder = app.recorder
+        self.mapper = app.mapper
+        self.subscription = app.recorder.subscribe(gt=gt, projected_in=projected_in)
 
     def __next__(self) -> tuple[Any, Tracking]:
         notification = next(self.subscription)
@@ -212,7 +227,9 @@ class ViewRunner:
         """Follow the log from the tracked position; True to subscribe again at once."""
         position = self.view.max_tracking_id(self.name)
         projection = ShipmentViewProjection(self.view, self._states, observe_lag=self._observe_lag)
-        subscription: ApplicationSubscription[Any] = DeferredDecoding(self.store, gt=position)
+        subscription: ApplicationSubscription[Any] = DeferredDecoding(
+            self.store, gt=position, projected_in=self.view.projected_in
+        )
         self._subscription = subscription
         if self._stopping.is_set():  # stop() may have missed this subscription
             subscription.stop()

@@ -93,6 +93,11 @@ class ShipmentView(TrackingRecorder, ABC):
         """The name its position in the event log is tracked under (its table's)."""
         return self.table
 
+    @property
+    def projected_in(self) -> tuple[str, str] | None:
+        """(schema, table) where the store can compare events with rows; None where it can't."""
+        return None
+
     # Set by each store's class: its datastore and the upsert statement, keyed by version.
     datastore: Any
     _upsert_sql: Any

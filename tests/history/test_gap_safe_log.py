@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -247,17 +247,15 @@ def test_the_projection_runner_waits_at_a_position_in_flight_and_then_projects_i
 
 
 def _count_reads_after(recorder: PostgresShipmentRecorder, start: int) -> Callable[[], int]:
-    """How many reads of the log from ``start`` have returned since now (a spy on the recorder)."""
+    """How many of the runner's reads of the log from ``start`` have returned since now."""
     calls = {"count": 0}
-    read = recorder.select_notifications
+    read = recorder.select_unprojected
 
-    def spy(*args: Any, **kwargs: Any) -> Sequence[Any]:
-        result = read(*args, **kwargs)
-        begin = kwargs.get("start", args[0] if args else None)
-        inclusive = kwargs.get("inclusive_of_start", True)
-        if (begin if not inclusive else begin - 1) == start:
+    def spy(after: int, limit: int, view: tuple[str, str]) -> Any:
+        page = read(after, limit, view)
+        if after == start:
             calls["count"] += 1
-        return result
+        return page
 
-    recorder.select_notifications = spy  # type: ignore[method-assign]
+    recorder.select_unprojected = spy  # type: ignore[method-assign]
     return lambda: calls["count"]
