@@ -11,11 +11,10 @@ process wrote lately, with their events, when they are all in memory (then a 412
 costs no stream read and no worker thread: ``kept_changes``; and a merge is made
 by the write's first decision: ``merged_in_memory``), else from the stream, read
 in a worker thread — never on the committer's thread, which holds row locks. A
-merge is decided like any
-write, on the current state under its row lock; if the stream moved on after the
-read and the new versions are not in memory, they are read and the merge is
-decided again (at most ``MAX_MERGE_ROUNDS`` times), so two merges racing are
-settled exactly as two writes are.
+merge is decided like any write, on the current state under its row lock; if the
+stream moved on after the read and the new versions are not in memory, they are
+read and the merge is decided again (at most ``MAX_MERGE_ROUNDS`` times), so two
+merges racing are settled exactly as two writes are.
 """
 
 from __future__ import annotations
@@ -168,8 +167,8 @@ class StaleWrites:
         """Merge onto ``current`` from the states this process wrote lately, if they are all
         at hand (on the committer's thread: no I/O); False when the stream must be read.
 
-        Overlapping fields also answer False: the 412 is made in the loop, with
-        ``changesSince`` read from the stream.
+        Overlapping fields also answer False: the 412 is made in the loop, its
+        ``changesSince`` from the same states (``kept_changes``).
         """
         base = self._service.kept_state(current.id, base_version)
         if base is None:

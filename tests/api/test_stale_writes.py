@@ -426,3 +426,16 @@ def test_a_412_from_memory_is_cut_at_50_like_the_streams(
     assert from_memory.content == from_stream.content
     assert [i["version"] for i in problem["changesSince"]] == list(range(2, 52))
     assert problem["changesSinceComplete"] is False
+
+
+def test_an_overlapping_merge_from_memory_is_412_with_the_changes_and_reads_no_stream(
+    client: TestClient, shipment: dict[str, Any], stream_reads: list[tuple[int, int]]
+) -> None:
+    patched(client, shipment, {"weightLbs": 10})
+
+    response = patch(client, shipment, {"weightLbs": 20}, **MERGE)
+
+    problem = problem_of(response, 412)
+    assert problem["conflictingFields"] == ["weightLbs"]
+    assert problem["changesSince"] == history_after(client, shipment, 1)
+    assert stream_reads == []
