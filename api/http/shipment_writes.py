@@ -42,7 +42,7 @@ from api.http.shipment_input import (
     to_domain,
     validate_write,
 )
-from api.http.stale_writes import MergeRequest, StaleWrites
+from api.http.stale_writes import MergeRequest, StaleWrites, stream_reads_of
 from api.http.write_bodies import (
     Prepared,
     Requested,
@@ -114,6 +114,7 @@ class ShipmentWrites:
 
     def __init__(self, service: ShipmentService) -> None:
         self._service = service
+        self._stream_reads = stream_reads_of(service)
 
     async def create(self, request: WriteRequest) -> Response:
         prepared = Prepared.of(lambda: new_shipment(request.content_type, request.body))
@@ -172,7 +173,7 @@ class ShipmentWrites:
                 claim,
                 lambda current: _check_if_none_match(current, request),
             )
-        stale = StaleWrites(self._service, self._execute)
+        stale = StaleWrites(self._service, self._execute, self._stream_reads)
         merged_at_once = [False]  # set by the decision that committed (the last one run)
 
         def decide(current: Shipment | None) -> Shipment:

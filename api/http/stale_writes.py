@@ -19,10 +19,12 @@ merges racing are settled exactly as two writes are.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +32,7 @@ from api.http.field_names import camel
 from api.http.problems import version_conflict_problem
 from domain.merging import MERGEABLE_FIELDS, Edit, fields_changed
 from domain.shipment import Shipment
+from infrastructure.bounded_cache import BoundedCache
 from infrastructure.errors import ShipmentNotFound, VersionConflict
 from infrastructure.idempotency import IdempotencyClaim
 from infrastructure.recent_states import Written
@@ -41,6 +44,7 @@ from projections.shipment_history import MAX_PAGE_SIZE, Step, read_steps, steps_
 
 CHANGES_SINCE_LIMIT = 50  # history items in a 412; the client pages on with /history?after=
 MAX_MERGE_ROUNDS = 10  # a merge overtaken this often is answered 412
+STREAM_READS_KEPT = 1_000  # changes read from streams, kept for the next 412 that asks
 
 _DOMAIN_NAMES = {camel(name): name for name in MERGEABLE_FIELDS}
 
@@ -140,6 +144,28 @@ def _document(kept: Written) -> dict[str, Any]:
     return document_of(kept.state, kept.document)
 
 
+StreamReads = BoundedCache[tuple[UUID, int, int, int | None], ChangesRead]
+"""Changes read from streams, by (shipment, after, up to, limit), for the next 412 that asks.
+
+What the stream said between two versions never changes, and a client that keeps
+sending a stale tag (or many clients holding one old tag) asks again and again:
+these are the reads the memory of written states could not answer. One per app.
+"""
+
+
+_STREAM_READS: WeakKeyDictionary[ShipmentService, StreamReads] = WeakKeyDictionary()
+_STREAM_READS_LOCK = threading.Lock()
+
+
+def stream_reads_of(service: ShipmentService) -> StreamReads:
+    """The memory of stream reads of one service (``STREAM_READS_KEPT`` entries), made once."""
+    with _STREAM_READS_LOCK:
+        reads = _STREAM_READS.get(service)
+        if reads is None:
+            reads = _STREAM_READS[service] = BoundedCache(STREAM_READS_KEPT)
+        return reads
+
+
 @dataclass(frozen=True)
 class MergeRequest:
     """A stale write that prefers to be merged: its edit, its author, its preconditions."""
@@ -154,9 +180,12 @@ class MergeRequest:
 class StaleWrites:
     """Answers a write whose ``If-Match`` was stale: a 412 that says what changed, or a merge."""
 
-    def __init__(self, service: ShipmentService, execute: Execute) -> None:
+    def __init__(
+        self, service: ShipmentService, execute: Execute, stream_reads: StreamReads
+    ) -> None:
         self._service = service
         self._execute = execute
+        self._stream_reads = stream_reads
 
     async def refuse(self, conflict: VersionConflict) -> NoReturn:
         """The 412, with the first history items after the version the writer named."""
@@ -224,14 +253,19 @@ class StaleWrites:
         )
         if kept is not None:
             return kept
-        return await run_in_threadpool(
-            read_changes,
-            self._service,
-            conflict.shipment_id,
-            after,
-            conflict.current_version,
-            limit,
-        )
+        key = (conflict.shipment_id, after, conflict.current_version, limit)
+        read = self._stream_reads.get(key)
+        if read is None:
+            read = await run_in_threadpool(
+                read_changes,
+                self._service,
+                conflict.shipment_id,
+                after,
+                conflict.current_version,
+                limit,
+            )
+            self._stream_reads.put(key, read)
+        return read
 
 
 def _merge_decision(

@@ -408,6 +408,22 @@ def test_a_412_after_another_server_wrote_a_version_since_reads_the_stream_for_a
     assert problem["changesSinceComplete"] is True
 
 
+def test_changes_read_from_the_stream_answer_the_next_412_for_them_without_a_second_read(
+    client: TestClient,
+    other_server: TestClient,
+    shipment: dict[str, Any],
+    stream_reads: list[tuple[int, int]],
+) -> None:
+    patched(other_server, shipment, {"customerRemarks": "elsewhere"})
+
+    first = patch(client, shipment, {"weightLbs": 20})
+    again = patch(client, shipment, {"weightLbs": 30})
+
+    assert stream_reads == [(1, 2)]
+    assert first.content == again.content
+    assert problem_of(again, 412)["changesSince"] == history_after(client, shipment, 1)
+
+
 def test_a_412_from_memory_is_cut_at_50_like_the_streams(
     client: TestClient,
     other_server: TestClient,
