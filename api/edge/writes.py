@@ -74,7 +74,9 @@ class ShipmentWriteFastPath:
         request_id = choose_request_id(first_header(scope, b"x-request-id"))
         try:
             write = _write_request(scope, body, principal, request_id)
-            writes = ShipmentWrites(services.shipments)
+            writes = ShipmentWrites(
+                services.shipments, getattr(self._state, "document_reads", None)
+            )
             if write.method == "PATCH":
                 response = await writes.patch(shipment_id, write)
             else:

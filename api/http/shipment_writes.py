@@ -58,7 +58,9 @@ from infrastructure.errors import ShipmentNotFound, StoreUnavailable, VersionCon
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyRecord
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.write_commands import WriteCommand, WriteOutcome
+from projections.document_reads import DocumentReads, ReadDeferred
 from projections.shipment_document import document_of, encode_document, shipment_document
+from projections.version_tags import decode_tag
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,9 @@ def parse_shipment_id(text: str) -> UUID:
 class ShipmentWrites:
     """Create, replace and merge-patch, each as at most one appended event."""
 
-    def __init__(self, service: ShipmentService) -> None:
+    def __init__(self, service: ShipmentService, reads: DocumentReads | None = None) -> None:
         self._service = service
+        self._reads = reads
         self._stream_reads = stream_reads_of(service)
 
     async def create(self, request: WriteRequest) -> Response:
@@ -195,6 +198,10 @@ class ShipmentWrites:
             current.revise(details, status, request.principal.subject, request.request_id)
             return current
 
+        if claim is None and merge is None and request.if_none_match is None:
+            already_stale = await self._stale_before_queueing(shipment_id, request)
+            if already_stale is not None:
+                await stale.refuse(already_stale)
         outcome = await self._execute(WriteCommand(shipment_id, decide, claim))
         conflict = outcome.error
         if not isinstance(conflict, VersionConflict) or conflict.since is None:
@@ -204,6 +211,39 @@ class ShipmentWrites:
             if merged is not None:
                 return await self._answer(merged, 200, merged=True)
         await stale.refuse(conflict)
+
+    async def _stale_before_queueing(
+        self, shipment_id: UUID, request: WriteRequest
+    ) -> VersionConflict | None:
+        """The conflict of an ``If-Match`` that names only versions older than one committed.
+
+        Versions only grow, so such a tag can never match again: it is answered 412
+        from the view row read as a GET reads it, without queueing for the committer
+        and the row lock, which writes that can succeed are waiting for. Anything
+        else — no row, ``*``, a tag of the version read or a later one, a reader that
+        cannot answer at once — is decided under the lock as ever. Not for writes
+        with an Idempotency-Key (a replay is answered first) or a merge preference.
+        """
+        if self._reads is None or request.if_match is None:
+            return None
+        try:
+            found = await self._reads.get(shipment_id)
+        except (ReadDeferred, StoreUnavailable):
+            return None
+        if found is None:
+            return None
+        version = found[0]
+        condition = parse_condition(request.if_match)
+        if condition.any_current or any(
+            not tag.weak
+            and (named := decode_tag(tag.opaque)) is not None
+            and named.shipment_id == shipment_id
+            and named.version >= version
+            for tag in condition.tags
+        ):
+            return None
+        since = newest_named_version(condition, shipment_id, version)
+        return VersionConflict(shipment_id, version, since=since or 0)
 
     def _document_of(self, current: Shipment) -> dict[str, Any]:
         """The current state's representation (a fresh dict): parsed from the rendering

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from api.http import stale_writes
 from api.http.app import create_app
 from api.http.stale_writes import read_changes
 from infrastructure.settings import Settings
+from projections.version_tags import encode_tag
 from tests.api.conftest import (
     current,
     patch,
@@ -455,3 +457,70 @@ def test_an_overlapping_merge_from_memory_is_412_with_the_changes_and_reads_no_s
     assert problem["conflictingFields"] == ["weightLbs"]
     assert problem["changesSince"] == history_after(client, shipment, 1)
     assert stream_reads == []
+
+
+# --- a tag older than the committed version: refused without queueing for the row lock ------
+
+
+@pytest.fixture
+def queued(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every write command handed to the committer, by either door."""
+    service = client.app.state.services.shipments  # type: ignore[attr-defined]
+    commands: list[Any] = []
+    submit = service.submit
+
+    def counted(command: Any, notify: Any) -> None:
+        commands.append(command)
+        submit(command, notify)
+
+    monkeypatch.setattr(service, "submit", counted)
+    return commands
+
+
+@pytest.mark.parametrize("write", [put, patch], ids=["PUT", "PATCH"])
+def test_a_tag_older_than_the_committed_version_is_412_without_reaching_the_committer(
+    client: TestClient, shipment: dict[str, Any], queued: list[Any], write: Any
+) -> None:
+    newer = patched(client, shipment, {"weightLbs": 10})
+    queued.clear()
+
+    response = write(client, shipment, {**writable(shipment), "customerRemarks": "late"})
+
+    problem = problem_of(response, 412)
+    assert queued == []
+    assert problem["currentVersion"] == newer["version"] == 2
+    assert problem["changesSince"] == history_after(client, shipment, 1)
+    assert current(client, shipment)["version"] == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Idempotency-Key": "k-1"}, MERGE],
+    ids=["current-tag", "idempotency-key", "merge-preferred"],
+)
+def test_writes_that_may_succeed_or_replay_still_go_to_the_committer(
+    client: TestClient, shipment: dict[str, Any], queued: list[Any], headers: dict[str, str]
+) -> None:
+    newer = patched(client, shipment, {"weightLbs": 10})
+    queued.clear()
+    tag = quoted(newer) if not headers else quoted(shipment)
+
+    response = patch(client, newer, {"customerRemarks": "mine"}, if_match=tag, **headers)
+
+    assert len(queued) == 1
+    assert response.status_code in (200, 412), response.text
+
+
+def test_a_tag_naming_a_version_not_yet_read_is_decided_under_the_lock(
+    client: TestClient, shipment: dict[str, Any], queued: list[Any]
+) -> None:
+    future = quoted({**shipment, "eTag": _tag_of(shipment["id"], 7)})
+
+    response = patch(client, shipment, {"customerRemarks": "x"}, if_match=future)
+
+    assert len(queued) == 1
+    assert problem_of(response, 412)["currentVersion"] == 1
+
+
+def _tag_of(shipment_id: str, version: int) -> str:
+    return encode_tag(UUID(shipment_id), version)
