@@ -57,6 +57,7 @@ from infrastructure.co_commit import InlineProjection, Statement, WriteModel
 from infrastructure.errors import StoreUnavailable
 from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.idempotency import IdempotencyLedger
+from infrastructure.newest_versions import NewestVersions
 from infrastructure.recent_states import RecentStates
 from infrastructure.store_retries import RETRY_WAIT_SECONDS, TIMED_OUT
 from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
@@ -108,6 +109,9 @@ class GroupCommitter:
         # read at, and a decoded state for a row still at that version. The row read
         # under the lock always decides which version is current.
         self.recent = RecentStates(cache_size)
+        # The newest committed version of each shipment this process has seen, so a tag
+        # older than it is refused before it queues here (see ``newest_versions``).
+        self.newest = NewestVersions(max(1, cache_size))
         self._queue: deque[_Queued] = deque()
         self._condition = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -199,6 +203,7 @@ class GroupCommitter:
             break
         self._session.committed()
         self.recent.keep(decided.accepted)
+        self.newest.note((kept.state.id, kept.state.version) for kept in decided.accepted)
         _tell(batch, decided.outcomes)
         self._take_snapshots(decided.events)
 
@@ -216,6 +221,8 @@ class GroupCommitter:
             if missing:
                 raise _StreamsWithoutRows(missing)
             states = {i: self._state(i, rows.get(i), streams) for i in shipment_ids}
+            # Rows are committed facts, whether or not this transaction commits.
+            self.newest.note((i, row[0]) for i, row in rows.items())
             decided = decide_batch(
                 commands, states, records, self._projections, self._ledger.record
             )

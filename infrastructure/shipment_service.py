@@ -107,6 +107,10 @@ class ShipmentService:
         """The state at ``version`` if this process wrote it lately (a copy), else None."""
         return self._committer.recent.at(shipment_id, version)
 
+    def newest_seen_version(self, shipment_id: UUID) -> int | None:
+        """The newest version of the shipment this process has seen committed (None: unseen)."""
+        return self._committer.newest.newest(shipment_id)
+
     def kept_state(self, shipment_id: UUID, version: int) -> Shipment | None:
         """The state at ``version`` if this process wrote it lately, else None: shared,
         for readers that never change it (no copy)."""

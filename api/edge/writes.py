@@ -74,9 +74,7 @@ class ShipmentWriteFastPath:
         request_id = choose_request_id(first_header(scope, b"x-request-id"))
         try:
             write = _write_request(scope, body, principal, request_id)
-            writes = ShipmentWrites(
-                services.shipments, getattr(self._state, "document_reads", None)
-            )
+            writes = ShipmentWrites(services.shipments)
             if write.method == "PATCH":
                 response = await writes.patch(shipment_id, write)
             else:

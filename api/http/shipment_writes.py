@@ -58,7 +58,6 @@ from infrastructure.errors import ShipmentNotFound, StoreUnavailable, VersionCon
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyRecord
 from infrastructure.shipment_service import ShipmentService
 from infrastructure.write_commands import WriteCommand, WriteOutcome
-from projections.document_reads import DocumentReads, ReadDeferred
 from projections.shipment_document import document_of, encode_document, shipment_document
 from projections.version_tags import decode_tag
 
@@ -114,9 +113,8 @@ def parse_shipment_id(text: str) -> UUID:
 class ShipmentWrites:
     """Create, replace and merge-patch, each as at most one appended event."""
 
-    def __init__(self, service: ShipmentService, reads: DocumentReads | None = None) -> None:
+    def __init__(self, service: ShipmentService) -> None:
         self._service = service
-        self._reads = reads
         self._stream_reads = stream_reads_of(service)
 
     async def create(self, request: WriteRequest) -> Response:
@@ -199,7 +197,7 @@ class ShipmentWrites:
             return current
 
         if claim is None and merge is None and request.if_none_match is None:
-            already_stale = await self._stale_before_queueing(shipment_id, request)
+            already_stale = self._stale_before_queueing(shipment_id, request)
             if already_stale is not None:
                 await stale.refuse(already_stale)
         outcome = await self._execute(WriteCommand(shipment_id, decide, claim))
@@ -212,27 +210,22 @@ class ShipmentWrites:
                 return await self._answer(merged, 200, merged=True)
         await stale.refuse(conflict)
 
-    async def _stale_before_queueing(
+    def _stale_before_queueing(
         self, shipment_id: UUID, request: WriteRequest
     ) -> VersionConflict | None:
         """The conflict of an ``If-Match`` that names only versions older than one committed.
 
         Versions only grow, so such a tag can never match again: it is answered 412
-        from the view row read as a GET reads it, without queueing for the committer
-        and the row lock, which writes that can succeed are waiting for. Anything
-        else — no row, ``*``, a tag of the version read or a later one, a reader that
-        cannot answer at once — is decided under the lock as ever. Not for writes
-        with an Idempotency-Key (a replay is answered first) or a merge preference.
+        without queueing for the committer and the row lock, which writes that can
+        succeed are waiting for. "Committed" is what this process has seen (rows its
+        committer read, appends it made: no I/O here); anything else — a shipment not
+        seen, ``*``, a tag of the version seen or a later one — is decided under the
+        lock as ever. Not for writes with an Idempotency-Key (a replay is answered
+        first) or a merge preference.
         """
-        if self._reads is None or request.if_match is None:
+        version = self._service.newest_seen_version(shipment_id)
+        if version is None or request.if_match is None:
             return None
-        try:
-            found = await self._reads.get(shipment_id)
-        except (ReadDeferred, StoreUnavailable):
-            return None
-        if found is None:
-            return None
-        version = found[0]
         condition = parse_condition(request.if_match)
         if condition.any_current or any(
             not tag.weak

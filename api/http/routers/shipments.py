@@ -32,7 +32,6 @@ from api.http.shipment_writes import ShipmentWrites, WriteRequest, parse_shipmen
 from api.plumbing.principals import Principal
 from api.wiring import Services
 from infrastructure.errors import ShipmentNotFound
-from projections.document_reads import DocumentReads
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 
@@ -225,7 +224,7 @@ async def replace_shipment(
     write = await _write_request(
         request, svc, principal, rid, idempotency_key, if_match, if_none_match, prefer
     )
-    return await ShipmentWrites(svc.shipments, _document_reads(request)).replace(parsed_id, write)
+    return await ShipmentWrites(svc.shipments).replace(parsed_id, write)
 
 
 @router.patch(
@@ -263,10 +262,4 @@ async def patch_shipment(
     write = await _write_request(
         request, svc, principal, rid, idempotency_key, if_match, prefer=prefer
     )
-    return await ShipmentWrites(svc.shipments, _document_reads(request)).patch(parsed_id, write)
-
-
-def _document_reads(request: Request) -> DocumentReads | None:
-    """The app's event-loop reader of view rows (a stale tag is refused with it, unqueued)."""
-    reads: DocumentReads | None = getattr(request.app.state, "document_reads", None)
-    return reads
+    return await ShipmentWrites(svc.shipments).patch(parsed_id, write)
