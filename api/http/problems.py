@@ -56,16 +56,16 @@ class HttpProblem(Exception):
         super().__init__(detail)
 
 
-def problem_response(problem: HttpProblem, request: Request | None = None) -> Response:
-    """Render a problem as ``application/problem+json``."""
+def problem_response(problem: HttpProblem, instance: str | None = None) -> Response:
+    """Render a problem as ``application/problem+json`` (``instance``: the request's path)."""
     body: dict[str, Any] = {
         "type": problem.type_,
         "title": problem.title,
         "status": problem.status,
         "detail": problem.detail,
     }
-    if request is not None:
-        body["instance"] = request.url.path
+    if instance is not None:
+        body["instance"] = instance
     body.update(problem.extensions)
     return Response(
         content=orjson.dumps(body),
@@ -165,23 +165,21 @@ def outage_problem() -> HttpProblem:
     )
 
 
-def unexpected_problem(request_id: str | None) -> HttpProblem:
-    """The 500 for an error nobody expected: it says nothing of what failed."""
-    return HttpProblem(
-        500,
-        "the server failed to handle this request; it has been logged",
-        headers={"X-Request-ID": request_id} if request_id else None,
-    )
+def unexpected_problem() -> HttpProblem:
+    """The 500 for an error nobody expected: it says nothing of what failed.
+
+    The request id on the answer (``api.plumbing.pipeline``) finds the logged trace.
+    """
+    return HttpProblem(500, "the server failed to handle this request; it has been logged")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Route every exception, expected or not, to a problem+json answer."""
+    """Render FastAPI's own refusals (no route, a bad parameter) as our problems.
 
-    async def handle_known(request: Request, error: Exception) -> Response:
-        problem = to_problem(error)
-        if problem is None:
-            return await handle_unexpected(request, error)
-        return problem_response(problem, request)
+    Every other exception leaves the app and is rendered by the request
+    pipeline (``api.plumbing.pipeline``) with ``to_problem``, for the routes and
+    the doors in front of them alike.
+    """
 
     async def handle_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
@@ -191,7 +189,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         if error.status_code == 404:
             detail = "no such resource"
         return problem_response(
-            HttpProblem(error.status_code, detail, headers=dict(error.headers or {})), request
+            HttpProblem(error.status_code, detail, headers=dict(error.headers or {})),
+            request.url.path,
         )
 
     async def handle_request_validation(request: Request, error: Exception) -> Response:
@@ -203,29 +202,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             }
             for e in error.errors()
         ]
-        return problem_response(validation_problem(errors), request)
+        return problem_response(validation_problem(errors), request.url.path)
 
-    async def handle_unexpected(request: Request, error: Exception) -> Response:
-        _log.exception("unexpected error on %s %s", request.method, request.url.path)
-        # Starlette answers unexpected errors from its outermost middleware, outside
-        # RequestIdMiddleware, so the id (the client's only handle on the logged
-        # trace) must be set here or the 500 would go out without it.
-        request_id = request.scope.get("state", {}).get("request_id")
-        return problem_response(unexpected_problem(request_id), request)
-
-    for known in (
-        HttpProblem,
-        ShipmentNotFound,
-        VersionConflict,
-        IllegalTransition,
-        ShipmentClosed,
-        InvalidShipment,
-        IdempotencyKeyReused,
-        StoreUnavailable,
-        OperationalError,
-        InterfaceError,
-    ):
-        app.add_exception_handler(known, handle_known)
     app.add_exception_handler(StarletteHTTPException, handle_http)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
-    app.add_exception_handler(Exception, handle_unexpected)

@@ -3,14 +3,13 @@
 A browser app on another origin needs answers to its preflights and, to do a
 conditional write, to read the ``ETag`` it must send back in ``If-Match``:
 ``ETag`` is not a CORS-safelisted response header, so it is exposed here. The
-layer wraps the whole app, fast paths included (``ShipmentsApp.__call__``), so
-every answer carries the same CORS headers whichever door it took.
+layer wraps the request pipeline (``api.http.app``), so every answer carries the
+same CORS headers whichever door it took, problems included.
 """
 
 from __future__ import annotations
 
-from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp
+from typing import Any
 
 from infrastructure.settings import Settings
 
@@ -28,18 +27,15 @@ CORS_EXPOSED_HEADERS = ("ETag", "Location", "X-Request-ID", "Preference-Applied"
 PREFLIGHT_MAX_AGE_SECONDS = 600
 
 
-def cross_origin_layer(settings: Settings, app: ASGIApp) -> ASGIApp | None:
-    """``app`` behind CORS for the configured origins, or None when none is configured."""
-    if not settings.cors_origins:
-        return None
-    return CORSMiddleware(
-        app,
-        allow_origins=settings.cors_origins,
-        allow_methods=CORS_METHODS,
-        allow_headers=CORS_REQUEST_HEADERS,
-        expose_headers=CORS_EXPOSED_HEADERS,
+def cross_origin_options(settings: Settings) -> dict[str, Any]:
+    """Starlette's ``CORSMiddleware`` options for the configured origins."""
+    return {
+        "allow_origins": settings.cors_origins,
+        "allow_methods": CORS_METHODS,
+        "allow_headers": CORS_REQUEST_HEADERS,
+        "expose_headers": CORS_EXPOSED_HEADERS,
         # Tokens travel in Authorization, set by the app's code: no cookies, so no
         # credentialed requests (and "*" stays usable as an origin).
-        allow_credentials=False,
-        max_age=PREFLIGHT_MAX_AGE_SECONDS,
-    )
+        "allow_credentials": False,
+        "max_age": PREFLIGHT_MAX_AGE_SECONDS,
+    }
