@@ -21,6 +21,7 @@ from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger, IdempotencyRecord
 from infrastructure.recent_states import Written
+from infrastructure.stream_reader import StreamPage, StreamReader
 from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
 
 
@@ -119,6 +120,12 @@ class ShipmentService:
     def kept_document(self, shipment_id: UUID, version: int) -> bytes | None:
         """The stored document of the state at ``version`` if this process wrote it lately."""
         return self._committer.recent.document(shipment_id, version)
+
+    def page(
+        self, shipment_id: UUID, after: int, limit: int, start: Shipment | None = None
+    ) -> StreamPage:
+        """Up to ``limit`` events of the stream after ``after`` (``StreamReader.page``)."""
+        return StreamReader(self.store).page(shipment_id, after, limit, start)
 
     def recent_writes(self, shipment_id: UUID, first: int, last: int) -> list[Written] | None:
         """Versions ``first … last`` with their events if this process wrote them all

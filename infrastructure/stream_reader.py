@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -29,6 +29,14 @@ class StreamPage:
     start: Shipment | None  # The state at ``after``; None when the page starts at creation.
     events: list[Any]  # The shipment's domain events, oldest first (upcast when old).
     has_more: bool  # Whether the stream goes on after the page's last event.
+
+
+class StreamPages(Protocol):
+    """Whatever pages through one shipment's events (a store, or a fake of one)."""
+
+    def page(
+        self, shipment_id: UUID, after: int, limit: int, start: Shipment | None = None
+    ) -> StreamPage: ...
 
 
 class StreamReader:

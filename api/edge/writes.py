@@ -1,4 +1,4 @@
-"""``PATCH``/``PUT /v1/shipments/{id}``: the request as a write, handed to ``ShipmentWrites``.
+"""``PATCH``/``PUT /v1/shipments/{id}``: the request as a write, answered by ``WriteAnswers``.
 
 Exactly what the routes do (``api.http.routers.shipments``), without FastAPI's
 routing and dependency solving around it.
@@ -10,7 +10,7 @@ from uuid import UUID
 
 from starlette.types import Receive, Scope, Send
 
-from api.http.shipment_writes import ShipmentWrites
+from api.http.write_answers import WriteAnswers
 from api.http.write_requests import write_request
 from api.plumbing.pipeline import caller_of
 from api.plumbing.principals import Role
@@ -23,7 +23,7 @@ async def answer_write(
     """Answer a replace or a merge patch of one shipment (or raise the problem)."""
     principal = await caller_of(scope).allowed(Role.WRITER)
     write = await write_request(scope, receive, principal)
-    writes = ShipmentWrites(services.shipments)
+    writes = WriteAnswers(services.shipments)
     if write.method == "PATCH":
         response = await writes.patch(shipment_id, write)
     else:

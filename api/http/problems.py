@@ -20,7 +20,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http.etags import etag_header
-from api.http.field_names import camel_path
+from application.field_names import camel_path
+from application.shipment_input import InvalidInput
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
 from infrastructure.errors import (
     IdempotencyKeyReused,
@@ -119,6 +120,8 @@ def to_problem(error: Exception) -> HttpProblem | None:
             title="The shipment is closed",
             currentStatus=error.status,
         )
+    if isinstance(error, InvalidInput):
+        return validation_problem(error.errors, error.detail)
     if isinstance(error, InvalidShipment):
         return validation_problem(
             [{"field": camel_path(p.field), "reason": p.message} for p in error.problems]
@@ -137,15 +140,18 @@ def to_problem(error: Exception) -> HttpProblem | None:
     return None
 
 
-def version_conflict_problem(error: VersionConflict, **extensions: Any) -> HttpProblem:
+def version_conflict_problem(
+    error: VersionConflict, detail: str | None = None, **extensions: Any
+) -> HttpProblem:
     """The 412 of a stale tag: where the shipment is now (and what else the caller adds).
 
     ``extensions`` are the members a stale write's answer adds: ``changesSince``,
-    ``changesSinceComplete``, ``conflictingFields`` (``api.http.stale_writes``).
+    ``changesSinceComplete``, ``conflictingFields`` (``api.http.write_answers``).
     """
     return HttpProblem(
         412,
-        f"the shipment has changed: it is now at version {error.current_version}; "
+        detail
+        or f"the shipment has changed: it is now at version {error.current_version}; "
         "read it again and retry with its current ETag",
         type_="/problems/version-conflict",
         title="The shipment was changed by someone else",

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope
 
 from api.http.idempotency_keys import validated_key
-from api.http.shipment_writes import WriteRequest
+from api.http.write_answers import WriteRequest
 from api.plumbing.pipeline import request_id_of
 from api.plumbing.principals import Principal
 

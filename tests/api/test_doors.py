@@ -21,7 +21,7 @@ from starlette.datastructures import State
 from starlette.routing import Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http import shipment_writes
+from api.http import write_answers
 from api.http.app import create_app
 from api.plumbing.pipeline import RequestPipeline
 from infrastructure.errors import StoreUnavailable
@@ -267,7 +267,7 @@ def test_a_failure_after_the_append_is_a_500_never_a_second_append(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("/work/secret.py exploded")
 
-    monkeypatch.setattr(shipment_writes, "shipment_response", broken)  # the answer, once appended
+    monkeypatch.setattr(write_answers, "shipment_response", broken)  # the answer, once appended
     answer = client.patch(
         url(shipment),
         content=b'{"weightLbs": 13}',

@@ -25,8 +25,8 @@ from api.http.openapi_docs import (
     shipment_answer,
 )
 from api.http.past_versions import as_of_response
-from api.http.shipment_input import JSON, MERGE_PATCH
-from api.http.shipment_writes import ShipmentWrites, parse_shipment_id
+from api.http.write_answers import WriteAnswers, parse_shipment_id
+from api.http.write_bodies import JSON, MERGE_PATCH
 from api.http.write_requests import write_request
 from infrastructure.errors import ShipmentNotFound
 
@@ -116,7 +116,7 @@ async def create_shipment(
     x_request_id: RequestIdHeader = None,
 ) -> Response:
     write = await write_request(request.scope, request.receive, principal)
-    return await ShipmentWrites(svc.shipments).create(write)
+    return await WriteAnswers(svc.shipments).create(write)
 
 
 # HEAD is GET without the body (RFC 9110 §9.3.2). It gets its own route: one route
@@ -186,7 +186,7 @@ async def replace_shipment(
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
     write = await write_request(request.scope, request.receive, principal)
-    return await ShipmentWrites(svc.shipments).replace(parsed_id, write)
+    return await WriteAnswers(svc.shipments).replace(parsed_id, write)
 
 
 @router.patch(
@@ -221,4 +221,4 @@ async def patch_shipment(
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
     write = await write_request(request.scope, request.receive, principal)
-    return await ShipmentWrites(svc.shipments).patch(parsed_id, write)
+    return await WriteAnswers(svc.shipments).patch(parsed_id, write)
