@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -25,11 +25,16 @@ class Settings(BaseSettings):
     snapshot_interval: int = Field(
         default=100, ge=1, description="Take a snapshot of a shipment every N versions."
     )
-    aggregate_cache_size: int = Field(
+    recent_states_size: int = Field(
         default=10_000,
         ge=0,
-        description="Shipment states the write path keeps decoded between writes "
-        "(0: off); the stored row always decides which version is current.",
+        # The name it had before it said what it sizes is still read.
+        validation_alias=AliasChoices(
+            "recent_states_size", "SHIPMENTS_RECENT_STATES_SIZE", "SHIPMENTS_AGGREGATE_CACHE_SIZE"
+        ),
+        description="Shipment states (with their events) this process keeps after writing "
+        "them, for the next write and for stale writes' answers (0: off); the stored row "
+        "always decides which version is current.",
     )
     pool_size: int = Field(default=10, ge=1, description="Store connections kept open per process.")
     pool_max_overflow: int = Field(default=10, ge=0)

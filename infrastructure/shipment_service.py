@@ -19,7 +19,7 @@ from infrastructure.errors import ShipmentNotFound, VersionConflict
 from infrastructure.errors import store_errors as _store_errors
 from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.group_commit import GroupCommitter
-from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger, IdempotencyRecord
+from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger
 from infrastructure.recent_states import Written
 from infrastructure.stream_reader import StreamPage, StreamReader
 from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
@@ -148,11 +148,6 @@ class ShipmentService:
         if not events:
             raise ShipmentNotFound(shipment_id)
         return events[0].originator_version
-
-    def recall(self, principal: str, key: str) -> IdempotencyRecord | None:
-        """What an earlier write with this Idempotency-Key produced, if any."""
-        with _store_errors():
-            return self.ledger.recall(principal, key)
 
     def close(self) -> None:
         """Commit what is queued and stop the committer's thread."""
