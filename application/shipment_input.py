@@ -32,16 +32,17 @@ class InvalidInput(Exception):
     """A body that does not describe a valid shipment: each field (camelCase) and why."""
 
     def __init__(self, errors: list[dict[str, str]], detail: str | None = None) -> None:
-        unknown = [e["field"] for e in errors if e.get("reason") == "unknown field"]
-        if detail is None:
-            detail = (
-                "unknown field(s): " + ", ".join(unknown)
-                if unknown
-                else "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-            )
         self.errors = errors
-        self.detail = detail
-        super().__init__(detail)
+        self.detail = detail or field_errors_summary(errors)
+        super().__init__(self.detail)
+
+
+def field_errors_summary(errors: list[dict[str, str]]) -> str:
+    """One line for a list of field errors: the unknown fields, or each field and why."""
+    unknown = [e["field"] for e in errors if e.get("reason") == "unknown field"]
+    if unknown:
+        return "unknown field(s): " + ", ".join(unknown)
+    return "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
 
 
 def apply_merge_patch(target: Any, patch: Any) -> Any:

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http.etags import etag_header
 from application.field_names import camel_path
-from application.shipment_input import InvalidInput
+from application.shipment_input import InvalidInput, field_errors_summary
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
 from infrastructure.errors import (
     IdempotencyKeyReused,
@@ -78,16 +78,9 @@ def problem_response(problem: HttpProblem, instance: str | None = None) -> Respo
 
 def validation_problem(errors: list[dict[str, str]], detail: str | None = None) -> HttpProblem:
     """A 422 listing each invalid field (camelCase path) and why."""
-    unknown = [e["field"] for e in errors if e.get("reason") == "unknown field"]
-    if detail is None:
-        detail = (
-            "unknown field(s): " + ", ".join(unknown)
-            if unknown
-            else "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        )
     return HttpProblem(
         422,
-        detail,
+        detail or field_errors_summary(errors),
         type_="/problems/invalid-request",
         title="The request is not valid",
         errors=errors,
