@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
 from api.console import routes as console
 from api.edge.doors import ShipmentDoors
@@ -17,7 +16,7 @@ from api.http.problems import install_problem_handlers
 from api.http.routers import events, health, history, metrics, shipment_list, shipments
 from api.plumbing.access_log import AccessLog, configure_logging
 from api.plumbing.auth import build_authenticator
-from api.plumbing.cors import cross_origin_options
+from api.plumbing.cors import CrossOrigin, cross_origin_options
 from api.plumbing.pipeline import RequestPipeline
 from api.plumbing.request_metrics import ServiceMetrics
 from api.view_runners import start_view_runners
@@ -58,6 +57,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # The service logs and counts every request itself, in the request pipeline
+        # (``api.plumbing``), doors included; FastAPI's own OpenTelemetry spans,
+        # metrics and exception logs would log a failure twice and cost a tenth of a
+        # GET's CPU in checks per request, to report nothing by default.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     if services is not None:
         app.state.services = services
@@ -75,7 +79,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         max_body_bytes=settings.max_body_bytes,
     )
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, **cross_origin_options(settings))
+        app.add_middleware(CrossOrigin, **cross_origin_options(settings))
     install_problem_handlers(app)
     install_allow_header(app)
     app.include_router(shipments.router)

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from api.http.problems import HttpProblem, problem_response
 from infrastructure.settings import Settings
 
 CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH")
@@ -39,3 +44,20 @@ def cross_origin_options(settings: Settings) -> dict[str, Any]:
         "allow_credentials": False,
         "max_age": PREFLIGHT_MAX_AGE_SECONDS,
     }
+
+
+class CrossOrigin(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem+json like any 4xx."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code < 400:
+            return answer
+        reasons = bytes(answer.body).decode().removeprefix("Disallowed CORS ")
+        problem = HttpProblem(
+            answer.status_code,
+            f"this cross-origin request is not allowed: its {reasons} "
+            "(SHIPMENTS_CORS_ORIGINS names the origins, and the methods and headers are fixed)",
+            headers={k: v for k, v in answer.headers.items() if k.lower().startswith("access-")},
+        )
+        return problem_response(problem)

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.problems import HttpProblem, problem_response, to_problem, unexpected_problem
 from api.plumbing.auth import Authenticator
-from api.plumbing.header_folding import fold_list_headers
+from api.plumbing.header_folding import FOLDED_HEADERS, fold_list_headers
 from api.plumbing.principals import Principal, Role
 from api.plumbing.request_ids import choose_request_id
 from api.plumbing.request_observer import ObservedRequest, RequestObserver
@@ -110,16 +110,7 @@ class RequestPipeline:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = fold_list_headers(scope["headers"])
-        scope["headers"] = headers
-        sent_id = authorization = declared_length = None
-        for name, value in headers:
-            if name == b"x-request-id" and sent_id is None:
-                sent_id = value.decode("latin-1")
-            elif name == b"authorization" and authorization is None:
-                authorization = value.decode("latin-1")
-            elif name == b"content-length" and declared_length is None:
-                declared_length = value.decode("latin-1")
+        sent_id, authorization, declared_length = _read_headers(scope)
         request_id = choose_request_id(sent_id)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -189,6 +180,26 @@ class RequestPipeline:
             return message
 
         return limited_receive
+
+
+def _read_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """``X-Request-ID``, ``Authorization`` and ``Content-Length`` (their first lines),
+    in one pass that also folds repeated list-valued headers (only when one repeats)."""
+    headers = scope["headers"]
+    sent_id = authorization = declared_length = None
+    lists = 0
+    for name, value in headers:
+        if name in FOLDED_HEADERS:
+            lists += 1
+        elif name == b"x-request-id" and sent_id is None:
+            sent_id = value.decode("latin-1")
+        elif name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == b"content-length" and declared_length is None:
+            declared_length = value.decode("latin-1")
+    if lists > 1:
+        scope["headers"] = fold_list_headers(headers)
+    return sent_id, authorization, declared_length
 
 
 def body_too_large(limit: int) -> HttpProblem:
