@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
-from starlette.concurrency import run_in_threadpool
 
 from api.plumbing.auth import Authenticator, bearer_scheme
 from api.plumbing.principals import Principal, Role
@@ -14,7 +13,8 @@ from api.wiring import Services
 
 # Every dependency here is ``async`` on purpose: FastAPI runs a plain ``def``
 # dependency in the thread pool, and three thread hops per request cost more
-# than the whole read of a GET. None of them blocks (see ``_caller``).
+# than the whole read of a GET. None of them blocks (``authenticate_async`` leaves
+# the event loop only for what would).
 
 
 async def services(request: Request) -> Services:
@@ -39,10 +39,7 @@ async def _caller(
     The subject is put in the request state, where the access log finds it.
     """
     authenticator: Authenticator = request.app.state.authenticator
-    if authenticator.reads_store_per_request:
-        caller = await run_in_threadpool(authenticator.authenticate, credentials)
-    else:  # a lookup in memory: no reason to leave the event loop
-        caller = authenticator.authenticate(credentials)
+    caller = await authenticator.authenticate_async(credentials)
     principal = authenticator.authorize(caller, needed)
     request.state.actor = principal.subject
     return principal
