@@ -103,9 +103,7 @@ def test_the_edge_doors_accept_access_tokens(
 
 
 @pytest.fixture
-def oidc_with_claims(
-    oidc_settings: Settings, provider: RunningProvider
-) -> Iterator[OidcApp]:
+def oidc_with_claims(oidc_settings: Settings, provider: RunningProvider) -> Iterator[OidcApp]:
     """The app reading Keycloak's shape: roles under realm_access, actor preferred_username."""
     configured = oidc_settings.model_copy(
         update={"oidc_roles_claim": "realm_access.roles", "oidc_actor_claim": "preferred_username"}

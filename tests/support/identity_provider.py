@@ -103,7 +103,9 @@ class IdentityProvider:
             self.key_set_fetches += 1
         return {"keys": [self.keys[kid].public_jwk() for kid in self.published]}
 
-    def claims(self, subject: str, roles: object, *, now: float, lifetime: float = 300) -> dict[str, Any]:
+    def claims(
+        self, subject: str, roles: object, *, now: float, lifetime: float = 300
+    ) -> dict[str, Any]:
         """The claims of a typical access token for ``subject`` issued at ``now``."""
         issued = int(now)
         return {
@@ -198,7 +200,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
-        form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
+        form = {
+            key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()
+        }
         path = urlsplit(self.path).path
         if path == "/authorize":
             self._signed_in(form)
@@ -219,9 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _sign_in_page(self, query: Mapping[str, list[str]]) -> None:
-        if query.get("code_challenge_method") != ["S256"] or query.get("response_type") != [
-            "code"
-        ]:
+        if query.get("code_challenge_method") != ["S256"] or query.get("response_type") != ["code"]:
             self._json({"error": "invalid_request"}, 400)
             return
         hidden = "".join(
