@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         description="The console's public client id at the provider: with it, the console "
         "offers to sign in there (authorization code flow with PKCE).",
     )
+    oidc_console_scope: str = Field(
+        default="openid",
+        description="The scope the console asks the provider for (space-separated; some "
+        "providers issue an access token for this API only for a scope of its own).",
+    )
     oidc_token_cache_size: int = Field(
         default=10_000,
         ge=1,

@@ -231,7 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
             for name, values in query.items()
         )
         page = (
-            "<!doctype html><title>Test provider</title><h1>Test provider sign-in</h1>"
+            '<!doctype html><title>Test provider</title><link rel="icon" href="data:,">'
+            "<h1>Test provider sign-in</h1>"
             f'<form method="post" action="/authorize">{hidden}'
             '<label>User name <input name="username"></label>'
             "<button>Sign in</button></form>"
