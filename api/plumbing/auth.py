@@ -38,7 +38,10 @@ _log = logging.getLogger("shipments.auth")
 # Documents the scheme in /openapi.json; errors are ours (problem+json), not FastAPI's.
 bearer_scheme = HTTPBearer(
     auto_error=False,
-    description="`Authorization: Bearer <token>`; make one with `shipments tokens add`.",
+    description="`Authorization: Bearer <token>`: a token made with `shipments tokens add`, "
+    "or a JWT access token (RFC 9068) of the identity provider the service is configured "
+    'to trust. A refused token is 401 with `WWW-Authenticate: Bearer error="invalid_token", '
+    'error_description="…"`; a role that does not allow the operation is 403.',
 )
 
 
