@@ -4,7 +4,7 @@ A presented token is either a JWT access token of the configured identity
 provider (verified by ``api.plumbing.jwt_tokens``) or one of ours: hashed and
 compared, in constant time, with the hash of every configured token, so
 neither the comparison nor an early exit tells an attacker how close a guess
-came. With no token configured (and auth not
+came. With no token and no identity provider configured (and auth not
 required) the service runs open, as the anonymous admin: local development
 only, which ``shipments serve`` enforces by refusing non-loopback hosts.
 """
@@ -82,8 +82,9 @@ class Authenticator:
                 "send a token as `Authorization: Bearer <token>`",
                 headers={"WWW-Authenticate": REALM},
             )
-        if self.access_tokens is not None and looks_like_jwt(credentials.credentials):
-            return self._principal_of(self.access_tokens.verify(credentials.credentials))
+        access_token = self._access_token(credentials)
+        if access_token is not None and self.access_tokens is not None:
+            return self._principal_of(self.access_tokens.verify(access_token))
         record = self._find(hash_token(credentials.credentials))
         if record is None:
             raise HttpProblem(
@@ -101,21 +102,23 @@ class Authenticator:
         That is reading the token list (when no copy is kept) and fetching the
         provider's key set again for a token signed with a key it does not hold yet.
         """
-        verifier = self.access_tokens
-        if (
-            verifier is not None
-            and credentials is not None
-            and credentials.scheme.lower() == "bearer"
-            and looks_like_jwt(credentials.credentials)
-        ):
-            verdict = verifier.verify(credentials.credentials)
+        verifier, access_token = self.access_tokens, self._access_token(credentials)
+        if verifier is not None and access_token is not None:
+            verdict = verifier.verify(access_token)
             if isinstance(verdict, TokenRefused) and verdict.keys_may_help:
                 await run_in_threadpool(verifier.fetch_keys_for, verdict)
-                verdict = verifier.verify(credentials.credentials)
+                verdict = verifier.verify(access_token)
             return self._principal_of(verdict)
         if self.reads_store_per_request:
             return await run_in_threadpool(self.authenticate, credentials)
         return self.authenticate(credentials)
+
+    def _access_token(self, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+        """The bearer token, if it is for the identity provider's verifier (else None)."""
+        if self.access_tokens is None or credentials is None:
+            return None
+        token = credentials.credentials
+        return token if credentials.scheme.lower() == "bearer" and looks_like_jwt(token) else None
 
     def _principal_of(self, verdict: Verdict) -> Principal:
         """The caller an access token names; 401 (RFC 6750) if refused, 403 if it has no role."""
