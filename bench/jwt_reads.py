@@ -5,7 +5,8 @@ static token (``shipments tokens add``) and the RS256 access tokens of a key set
 this process serves on 127.0.0.1 (``SHIPMENTS_OIDC_JWKS_URL``). wrk then sends
 ``--rounds`` pairs of ``--duration``-second runs, static and JWT alternating, so
 both kinds see the same machine; the figures are each kind's median req/s and
-their ratio (the goal, issue #23: JWT ≥ 0.9x static). The server remembers a
+their ratio (the goal, issue #23: JWT ≥ 0.9x static), and the server's CPU per
+request (``/proc``, its process tree), which a busy machine disturbs less. The server remembers a
 verified token until it expires, so a client that sends one token many times
 pays for one signature check: that is what this measures. Never asserts on timing.
 
@@ -25,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from jwt.algorithms import RSAAlgorithm
 from api.cli.tokens import configured_token_store
 from bench.seeding import NEW_SHIPMENT
 from bench.servers import running_server
+from bench.stale_http import process_tree_cpu
 from bench.stores import STORE_KINDS, fresh_store, postgres_problem
 from infrastructure.settings import Settings
 
@@ -71,8 +74,17 @@ def key_set_server(key_set: dict[str, Any]) -> Iterator[str]:
         server.server_close()
 
 
-def wrk_rate(url: str, token: str, duration: int, connections: int) -> float:
-    """Requests per second of one wrk run of GETs of ``url`` with ``token``."""
+@dataclass(frozen=True)
+class Run:
+    """One wrk run: its rate, and the server's CPU per request (steadier on a shared machine)."""
+
+    rate: float
+    cpu_micros: float
+
+
+def wrk_run(pid: int, url: str, token: str, duration: int, connections: int) -> Run:
+    """One wrk run of GETs of ``url`` with ``token`` against the server ``pid``."""
+    before = process_tree_cpu(pid)
     output = subprocess.run(
         [
             "wrk",
@@ -87,9 +99,12 @@ def wrk_rate(url: str, token: str, duration: int, connections: int) -> float:
         capture_output=True,
         text=True,
     ).stdout
+    used = process_tree_cpu(pid) - before
     if "Non-2xx" in output:
         raise RuntimeError(f"wrk saw refusals:\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    return Run(rate, used / requests * 1e6)
 
 
 def measure(store: str, directory: Path, rounds: int, duration: int, connections: int) -> None:
@@ -119,16 +134,29 @@ def measure(store: str, directory: Path, rounds: int, duration: int, connections
                 f"{server.base_url}/v1/shipments", json=NEW_SHIPMENT, headers=headers
             ).json()
             target = f"{server.base_url}/v1/shipments/{created['id']}"
-            rates: dict[str, list[float]] = {"static": [], "jwt": []}
+            runs: dict[str, list[Run]] = {"static": [], "jwt": []}
+            pid = server.process.pid
             for _ in range(rounds):
-                rates["static"].append(wrk_rate(target, static, duration, connections))
-                rates["jwt"].append(wrk_rate(target, access_token, duration, connections))
-    static_median = statistics.median(rates["static"])
-    jwt_median = statistics.median(rates["jwt"])
-    for kind, median in (("static", static_median), ("jwt", jwt_median)):
-        runs = ", ".join(f"{rate:.0f}" for rate in rates[kind])
-        print(f"jwt reads: {store:8} GET {kind:6}: median {median:8.0f} req/s  (runs: {runs})")
-    print(f"jwt reads: {store:8} ratio JWT/static: {jwt_median / static_median:.3f}x", flush=True)
+                runs["static"].append(wrk_run(pid, target, static, duration, connections))
+                runs["jwt"].append(wrk_run(pid, target, access_token, duration, connections))
+    report(store, runs)
+
+
+def report(store: str, runs: dict[str, list[Run]]) -> None:
+    """Each kind's median rate and CPU per request, its runs, and the JWT/static ratios."""
+    rate = {kind: statistics.median(run.rate for run in of) for kind, of in runs.items()}
+    cpu = {kind: statistics.median(run.cpu_micros for run in of) for kind, of in runs.items()}
+    for kind, of in runs.items():
+        rates = ", ".join(f"{run.rate:.0f}" for run in of)
+        print(
+            f"jwt reads: {store:8} GET {kind:6}: median {rate[kind]:7.0f} req/s, "
+            f"{cpu[kind]:5.0f} µs server CPU/request  (runs: {rates})"
+        )
+    print(
+        f"jwt reads: {store:8} JWT/static: rate {rate['jwt'] / rate['static']:.3f}x, "
+        f"CPU per request {cpu['jwt'] / cpu['static']:.3f}x",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
