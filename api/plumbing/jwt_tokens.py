@@ -12,7 +12,8 @@ never HMAC), only a key from the provider's set whose type fits the algorithm,
 ``iss`` and ``aud`` as configured, and the times of ``token_claims`` against an
 injectable clock. A verdict is remembered until the token expires (bounded,
 least recently used first out), so a client that sends one token many times
-pays for one signature check.
+pays for one signature check (and one refused after its signature was checked
+is remembered too, bounded more tightly).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from infrastructure.settings import Settings
 
 # RFC 9068 §2.1 names ``at+jwt``; most providers still send ``JWT`` or nothing.
 _ACCESS_TOKEN_TYPES = {"jwt", "at+jwt", "application/at+jwt"}
+# Refusals kept (after a signature check) so that a client repeating a refused token, or
+# the edge door and then the route looking at one request's token, pay one check at most.
+_REFUSALS_KEPT = 1024
 _DECODE_OPTIONS = {
     # The times are checked by ``token_claims`` against the verifier's clock.
     "verify_exp": False,
@@ -64,6 +68,9 @@ class TokenRefused:
     reason: str
     keys_may_help: bool = False  # the key is unknown and fetching the set again is due
     kid: str | None = None
+    # Set when the refusal is final while this key stands (signature, iss, aud, expiry…),
+    # so that the token is refused again without checking its signature again.
+    final_for: SigningKey | None = None
 
 
 Verdict = VerifiedToken | TokenRefused
@@ -95,17 +102,23 @@ class JwtVerifier:
         self._actor_claim = actor_claim
         self._clock = clock
         self._verdicts: BoundedCache[str, VerifiedToken] = BoundedCache(cache_size)
+        self._refusals: BoundedCache[str, TokenRefused] = BoundedCache(_REFUSALS_KEPT)
 
     def verify(self, token: str) -> Verdict:
         """What the token is worth now; never blocks (see ``fetch_keys_for``)."""
         known = self._verdicts.get(token)
         if known is not None and self.key_set.holds(known.key):
             if self._clock() > known.expires_at + token_claims.LEEWAY_SECONDS:
-                return TokenRefused("the token has expired")
+                return TokenRefused("the token has expired", final_for=known.key)
             return known
+        refused = self._refusals.get(token)
+        if refused is not None and refused.final_for and self.key_set.holds(refused.final_for):
+            return refused
         verdict = self._check(token)
         if isinstance(verdict, VerifiedToken):
             self._verdicts.put(token, verdict)
+        elif verdict.final_for is not None:
+            self._refusals.put(token, verdict)
         return verdict
 
     def fetch_keys_for(self, refusal: TokenRefused) -> None:
@@ -158,21 +171,24 @@ class JwtVerifier:
                 options=_DECODE_OPTIONS,  # type: ignore[arg-type]
             )
         except InvalidSignatureError:
-            return TokenRefused("the token's signature does not verify")
+            return TokenRefused("the token's signature does not verify", final_for=key)
         except InvalidIssuerError:
-            return TokenRefused("the token is from another issuer")
+            return TokenRefused("the token is from another issuer", final_for=key)
         except InvalidAudienceError:
-            return TokenRefused("the token is meant for another audience")
+            return TokenRefused("the token is meant for another audience", final_for=key)
         except MissingRequiredClaimError as error:
-            return TokenRefused(f"the token has no {error.claim} claim")
+            return TokenRefused(f"the token has no {error.claim} claim", final_for=key)
         except PyJWTError:
-            return TokenRefused("the token is not a well-formed JWT")
+            return TokenRefused("the token is not a well-formed JWT", final_for=key)
         too_early_or_late = token_claims.time_refusal(claims, self._clock())
         if too_early_or_late is not None:
-            return TokenRefused(too_early_or_late)
+            # Expired stays expired; "not valid yet" may pass later, so it is not kept.
+            expired = too_early_or_late == token_claims.EXPIRED
+            return TokenRefused(too_early_or_late, final_for=key if expired else None)
         subject = token_claims.actor(claims, self._actor_claim)
         if subject is None:
-            return TokenRefused(f"the token has no usable {self._actor_claim} claim")
+            reason = f"the token has no usable {self._actor_claim} claim"
+            return TokenRefused(reason, final_for=key)
         return VerifiedToken(
             subject=subject,
             role=token_claims.strongest_role(claims, self._roles_claim),

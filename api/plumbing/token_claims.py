@@ -12,6 +12,7 @@ from typing import Any
 from api.plumbing.principals import Role
 
 LEEWAY_SECONDS = 60.0
+EXPIRED = "the token has expired"
 _STRENGTH = {Role.READER: 1, Role.WRITER: 2, Role.ADMIN: 3}
 
 
@@ -73,7 +74,7 @@ def time_refusal(claims: Mapping[str, Any], now: float) -> str | None:
     if expires is None:
         return "the token's exp claim is not a number"
     if now > expires + LEEWAY_SECONDS:
-        return "the token has expired"
+        return EXPIRED
     for name, description in (("nbf", "is not valid yet"), ("iat", "is issued in the future")):
         if name not in claims:
             continue

@@ -182,3 +182,25 @@ def test_a_tampered_payload_breaks_the_signature(oidc: OidcApp) -> None:
 def test_an_id_token_type_is_not_an_access_token(oidc: OidcApp) -> None:
     token = oidc.provider.state.sign(claims(oidc), "rsa-1", headers={"typ": "id_token+jwt"})
     assert refusal(oidc, token) == "the token is not an access token (typ)"
+
+
+def test_a_request_pays_one_signature_check_at_most_and_a_repeated_token_none(
+    oidc: OidcApp, new_shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = oidc.token("wanda", ["writer"])
+    created = oidc.client.post(SHIPMENTS, json=new_shipment, headers=bearer(writer)).json()
+    one = f"{SHIPMENTS}/{created['id']}"  # answered by the edge door, else by the route
+    checks: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        checks.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    reader = oidc.token("rita", ["reader"])
+    wrong_audience = oidc.token("rita", ["reader"], aud="another-api")
+    for _ in range(3):
+        assert oidc.client.get(one, headers=bearer(reader)).status_code == 200
+        assert oidc.client.get(one, headers=bearer(wrong_audience)).status_code == 401
+    assert checks == [reader, wrong_audience]
