@@ -204,3 +204,11 @@ def test_a_request_pays_one_signature_check_at_most_and_a_repeated_token_none(
         assert oidc.client.get(one, headers=bearer(reader)).status_code == 200
         assert oidc.client.get(one, headers=bearer(wrong_audience)).status_code == 401
     assert checks == [reader, wrong_audience]
+
+
+def test_a_token_with_critical_header_extensions_is_refused(oidc: OidcApp) -> None:
+    """RFC 7515 §4.1.11: a ``crit`` extension the service does not implement must fail."""
+    state = oidc.provider.state
+    for extension in ({"crit": ["urn:x"], "urn:x": 1}, {"crit": ["b64"], "b64": True}):
+        token = state.sign(claims(oidc), "rsa-1", headers=extension)
+        assert refusal(oidc, token) == "the token is not a well-formed JWT"
