@@ -14,7 +14,8 @@ from api.wiring import Services
 
 # Every dependency here is ``async`` on purpose: FastAPI runs a plain ``def``
 # dependency in the thread pool, and three thread hops per request cost more
-# than the whole read of a GET. None of them blocks (see ``_caller``).
+# than the whole read of a GET. None of them blocks (``authenticate_async`` leaves
+# the event loop only for what would).
 
 
 async def services(request: Request) -> Services:

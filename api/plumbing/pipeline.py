@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi.security import HTTPAuthorizationCredentials
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,11 +56,11 @@ class Caller:
             raise HttpProblem(503, "the service is starting; retry shortly")
         principal = self._principal
         if principal is None:
-            credentials = bearer_credentials(self._authorization)
-            if authenticator.reads_store_per_request:
-                principal = await run_in_threadpool(authenticator.authenticate, credentials)
-            else:  # a lookup in memory: no reason to leave the event loop
-                principal = authenticator.authenticate(credentials)
+            # In the event loop; in a worker thread only what would block it (reading
+            # the token list, fetching an identity provider's keys).
+            principal = await authenticator.authenticate_async(
+                bearer_credentials(self._authorization)
+            )
             self._principal = principal
         authenticator.authorize(principal, needed)
         self._state["actor"] = principal.subject
