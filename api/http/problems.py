@@ -18,9 +18,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from api.http.etags import etag_header
 from api.http.field_names import camel_path
+from api.http.unexpected_errors import ERROR_LOGGER, UnexpectedErrorMiddleware
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
 from infrastructure.errors import (
     IdempotencyKeyReused,
@@ -31,7 +33,7 @@ from infrastructure.errors import (
 from projections.version_tags import encode_tag
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_log = logging.getLogger("shipments.errors")
+_log = logging.getLogger(ERROR_LOGGER)
 
 
 class HttpProblem(Exception):
@@ -56,8 +58,10 @@ class HttpProblem(Exception):
         super().__init__(detail)
 
 
-def problem_response(problem: HttpProblem, request: Request | None = None) -> Response:
-    """Render a problem as ``application/problem+json``."""
+def problem_response(
+    problem: HttpProblem, request: Request | None = None, *, instance: str | None = None
+) -> Response:
+    """Render a problem as ``application/problem+json`` (``instance``: the request's path)."""
     body: dict[str, Any] = {
         "type": problem.type_,
         "title": problem.title,
@@ -65,7 +69,9 @@ def problem_response(problem: HttpProblem, request: Request | None = None) -> Re
         "detail": problem.detail,
     }
     if request is not None:
-        body["instance"] = request.url.path
+        instance = request.url.path
+    if instance is not None:
+        body["instance"] = instance
     body.update(problem.extensions)
     return Response(
         content=orjson.dumps(body),
@@ -228,4 +234,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         app.add_exception_handler(known, handle_known)
     app.add_exception_handler(StarletteHTTPException, handle_http)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
+    # Errors of the layers above the routes, if any, still reach Starlette's last resort.
     app.add_exception_handler(Exception, handle_unexpected)
+    app.add_middleware(UnexpectedErrorMiddleware, answer=_unexpected_answer)
+
+
+def _unexpected_answer(scope: Scope) -> Response:
+    """The 500 of ``UnexpectedErrorMiddleware``, with the request id the client can quote."""
+    request_id = scope.get("state", {}).get("request_id")
+    return problem_response(unexpected_problem(request_id), instance=scope["path"])
