@@ -32,12 +32,32 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "The shipment was changed by someone else",
         412,
         "The If-Match tag you sent does not name the shipment's current version: another "
-        "writer changed it after you read it (or the tag is not one of this shipment's). "
+        "writer changed it after you read it. "
         "Nothing was written. The answer's currentVersion and currentETag, and its ETag "
         "header, name the current version.",
         "Read the shipment again (GET), re-apply your change to what you read, and send it "
         "with the new ETag in If-Match. To retry a write whose answer you lost, send the "
         "same Idempotency-Key: a write already applied is answered as it was the first time.",
+    ),
+    "unknown-tag": ProblemType(
+        "If-Match names no version of this shipment",
+        412,
+        "The If-Match header you sent holds no ETag this service issued for this "
+        'shipment: a weak tag (W/"…", which never matches a write), the tag of another '
+        "shipment, or text that is not a tag at all. Nobody else changed anything because "
+        "of it. Nothing was written. The answer's currentVersion and currentETag, and its "
+        "ETag header, name the current version.",
+        "Send the ETag header of a GET of this shipment, as it was given (quoted, without "
+        "W/), or * to write whatever the current version is.",
+    ),
+    "if-none-match-matched": ProblemType(
+        "The shipment matches If-None-Match",
+        412,
+        "The write carried If-None-Match, and it matched: with * the shipment exists; with "
+        "a tag, the shipment is at that version. You asked for the write to be made only "
+        "if it did not match, so nothing was written.",
+        "Leave If-None-Match out to replace the shipment, with If-Match naming the version "
+        "you read.",
     ),
     "illegal-transition": ProblemType(
         "The status cannot change that way",

@@ -107,6 +107,10 @@ def to_problem(error: Exception) -> HttpProblem | None:
         detail = "no such shipment" if error.version is None else "no such version of the shipment"
         return HttpProblem(404, detail)
     if isinstance(error, VersionConflict):
+        if error.since is None:
+            return if_none_match_problem(error)
+        if error.since == 0:
+            return unknown_tag_problem(error)
         return version_conflict_problem(error)
     if isinstance(error, IllegalTransition):
         return HttpProblem(
@@ -159,6 +163,43 @@ def version_conflict_problem(error: VersionConflict, **extensions: Any) -> HttpP
         currentVersion=error.current_version,
         currentETag=encode_tag(error.shipment_id, error.current_version),
         **extensions,
+    )
+
+
+def if_none_match_problem(error: VersionConflict) -> HttpProblem:
+    """The 412 of a write whose ``If-None-Match`` matched: it asked not to overwrite this."""
+    return HttpProblem(
+        412,
+        "If-None-Match matched: the shipment exists, at version "
+        f"{error.current_version}, and this write was to be made only if it did not match. "
+        "Nothing was written",
+        type_="/problems/if-none-match-matched",
+        title="The shipment matches If-None-Match",
+        headers={"ETag": etag_header(error.shipment_id, error.current_version)},
+        currentVersion=error.current_version,
+        currentETag=encode_tag(error.shipment_id, error.current_version),
+    )
+
+
+def unknown_tag_problem(error: VersionConflict) -> HttpProblem:
+    """The 412 of an ``If-Match`` that names no version of this shipment.
+
+    Nobody else changed anything: the tag is a weak one, another shipment's, one
+    this service never issued, or text that is not a tag. Saying "changed by
+    someone else" (with the whole history as news) would send the client looking
+    for a writer that does not exist, so it has its own type and says what it is.
+    """
+    return HttpProblem(
+        412,
+        "If-Match names no version of this shipment: it is not an ETag this service "
+        'issued for it (a weak tag W/"…", another shipment\'s tag, or text that is not '
+        f"a tag). Nothing was written. The shipment is at version {error.current_version}; "
+        "send the ETag a GET of it gives",
+        type_="/problems/unknown-tag",
+        title="If-Match names no version of this shipment",
+        headers={"ETag": etag_header(error.shipment_id, error.current_version)},
+        currentVersion=error.current_version,
+        currentETag=encode_tag(error.shipment_id, error.current_version),
     )
 
 

@@ -240,7 +240,7 @@ class Problem(BaseModel):
         default=None,
         alias="changesSince",
         description="On 412 for a stale If-Match: the history items after the version it "
-        "named (from creation when it named none of this shipment), oldest first, at most 50",
+        "named, oldest first, at most 50",
     )
     changes_since_complete: bool | None = Field(
         default=None,

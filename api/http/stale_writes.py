@@ -29,7 +29,7 @@ from weakref import WeakKeyDictionary
 from starlette.concurrency import run_in_threadpool
 
 from api.http.field_names import camel
-from api.http.problems import version_conflict_problem
+from api.http.problems import unknown_tag_problem, version_conflict_problem
 from domain.merging import MERGEABLE_FIELDS, Edit, fields_changed
 from domain.shipment import Shipment
 from infrastructure.bounded_cache import BoundedCache
@@ -188,7 +188,10 @@ class StaleWrites:
         self._stream_reads = stream_reads
 
     async def refuse(self, conflict: VersionConflict) -> NoReturn:
-        """The 412, with the first history items after the version the writer named."""
+        """The 412, with the first history items after the version the writer named
+        (a tag that names none is told so, and nothing is news to it)."""
+        if conflict.since == 0:
+            raise unknown_tag_problem(conflict)
         read = await self._read(conflict, conflict.since or 0, CHANGES_SINCE_LIMIT)
         raise version_conflict_problem(conflict, **read.problem_members())
 

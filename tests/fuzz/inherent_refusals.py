@@ -23,6 +23,8 @@ INHERENT_PROBLEM_TYPES = {
     # The tag names another version than the current one (or none at all): the
     # whole point of conditional writes. A schema cannot know the current tag.
     (412, "/problems/version-conflict"),
+    (412, "/problems/unknown-tag"),
+    (412, "/problems/if-none-match-matched"),
     # The same Idempotency-Key with a different request: the store remembers keys.
     (422, "/problems/idempotency-key-reused"),
 }
