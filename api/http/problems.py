@@ -24,6 +24,7 @@ from api.http.etags import etag_header
 from api.http.field_names import camel_path
 from api.http.unexpected_errors import ERROR_LOGGER, UnexpectedErrorMiddleware
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
+from domain.values import Status
 from infrastructure.errors import (
     IdempotencyKeyReused,
     ShipmentNotFound,
@@ -113,13 +114,15 @@ def to_problem(error: Exception) -> HttpProblem | None:
             return unknown_tag_problem(error)
         return version_conflict_problem(error)
     if isinstance(error, IllegalTransition):
+        allowed = _moves_from(error.current)
         return HttpProblem(
             409,
-            str(error),
+            f"{error}; {_may_move(error.current, allowed)}",
             type_="/problems/illegal-transition",
             title="The status cannot change that way",
             currentStatus=error.current,
             requestedStatus=error.requested,
+            allowedStatuses=allowed,
         )
     if isinstance(error, ShipmentClosed):
         return HttpProblem(
@@ -128,6 +131,7 @@ def to_problem(error: Exception) -> HttpProblem | None:
             type_="/problems/shipment-closed",
             title="The shipment is closed",
             currentStatus=error.status,
+            allowedStatuses=[],
         )
     if isinstance(error, InvalidShipment):
         return validation_problem(
@@ -145,6 +149,15 @@ def to_problem(error: Exception) -> HttpProblem | None:
     if isinstance(error, StoreUnavailable | OperationalError | InterfaceError):
         return outage_problem()
     return None
+
+
+def _moves_from(status: str) -> list[str]:
+    """The statuses a shipment in ``status`` may move to (the 409's ``allowedStatuses``)."""
+    return [target.value for target in Status(status).moves()]
+
+
+def _may_move(status: str, allowed: list[str]) -> str:
+    return f"from {status} it may move to {' or '.join(allowed)}"
 
 
 def version_conflict_problem(error: VersionConflict, **extensions: Any) -> HttpProblem:

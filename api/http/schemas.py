@@ -15,7 +15,6 @@ from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
-from api.http.history_models import HistoryItem
 from domain.values import (
     MAX_REMARKS_LENGTH,
     MAX_TEXT_LENGTH,
@@ -36,8 +35,6 @@ Absent = SkipJsonSchema[None]
 STATE_CODES = sorted(US_STATE_CODES)
 _KNOWN_STATE: JsonDict = {"enum": list(STATE_CODES)}
 _NOT_BLANK: JsonDict = {"pattern": r"\S"}
-# Server-owned members: a client may echo them back unchanged, never set them.
-_SERVER_OWNED: JsonDict = {"readOnly": True}
 
 
 def _never_null(schema: JsonDict) -> None:
@@ -56,14 +53,12 @@ _INPUT = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="for
 _OUTPUT = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
-ServerOwned = Annotated[
-    Any,
-    Field(
-        description="Server-owned: may only repeat the current value.",
-        json_schema_extra=_SERVER_OWNED,
-    ),
-]
-"""A server-owned field a client may send back unchanged (any other value is a 422)."""
+ServerOwned = Annotated[SkipJsonSchema[Any], Field(description="Server-owned")]
+"""A server-owned field a client may send back unchanged (any other value is a 422).
+
+Left out of the document: it is not something a client writes, and a generated
+request type that listed it would invite clients to fill it in.
+"""
 
 
 class AddressIn(BaseModel):
@@ -107,10 +102,12 @@ class ShipmentCreate(BaseModel):
 
 
 class ShipmentWrite(ShipmentCreate):
-    """The body of PUT (and of a merge patch once applied).
+    """The body of PUT: every client-writable field.
 
-    Optional fields left out become null. ``status`` left out keeps its value.
-    Server-owned fields may be echoed back unchanged and are otherwise a 422.
+    Optional fields left out become null; `status` left out keeps its value. The
+    server-owned fields of a representation (`id`, `eTag`, `version`, `createdAt`,
+    `updatedAt`) may be sent back unchanged, so a body read with GET can be edited
+    and sent; any other value for them is a 422.
     """
 
     status: Status | None = Field(
@@ -158,9 +155,9 @@ class ShipmentPatch(BaseModel):
     """The body of PATCH: an RFC 7396 merge patch of the representation.
 
     Every member is optional: members left out keep their value, members set to
-    null are cleared, address objects merge member by member. ``shipmentType``
-    and ``status`` cannot be cleared. Documentation only: the patch is applied to
-    the current representation and the result is validated as a ``ShipmentWrite``.
+    null are cleared, address objects merge member by member. `shipmentType` and
+    `status` cannot be cleared. The result must be a valid shipment, as for PUT;
+    server-owned fields may be sent back unchanged, as for PUT.
     """
 
     model_config = _INPUT
@@ -213,46 +210,6 @@ class ShipmentOut(BaseModel):
     customer_remarks: str | None
     created_at: str = Field(description="RFC 3339, UTC")
     updated_at: str = Field(description="RFC 3339, UTC")
-
-
-class FieldError(BaseModel):
-    """One invalid field of a request."""
-
-    field: str
-    reason: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details; extra members depend on the problem type."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[FieldError] | None = Field(default=None, description="On 422: each bad field.")
-    current_version: int | None = Field(default=None, alias="currentVersion", description="On 412.")
-    current_e_tag: str | None = Field(default=None, alias="currentETag", description="On 412.")
-    current_status: str | None = Field(default=None, alias="currentStatus", description="On 409.")
-    changes_since: list[HistoryItem] | None = Field(
-        default=None,
-        alias="changesSince",
-        description="On 412 for a stale If-Match: the history items after the version it "
-        "named, oldest first, at most 50",
-    )
-    changes_since_complete: bool | None = Field(
-        default=None,
-        alias="changesSinceComplete",
-        description="On 412: false when more changes followed (page on with /history?after=)",
-    )
-    conflicting_fields: list[str] | None = Field(
-        default=None,
-        alias="conflictingFields",
-        description="On 412 with Prefer: conflict=merge: the fields both this write and "
-        "another since its version changed (sorted)",
-    )
 
 
 class Health(BaseModel):
