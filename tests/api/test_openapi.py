@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from api.http.idempotency_keys import KEY_MAX_LENGTH, KEY_PATTERN
 from api.http.openapi_document import document_text
+from api.http.problem_pages import PROBLEM_TYPES
 from api.http.schemas import ShipmentOut
 from infrastructure.settings import Settings
-from api.http.problem_pages import PROBLEM_TYPES
 from tests.api.conftest import SERVER_OWNED, current
 
 ITEM = "/v1/shipments/{shipment_id}"
