@@ -12,6 +12,7 @@ from uuid import UUID
 
 from fastapi.responses import Response
 
+from api.http.caching import REVALIDATE
 from api.http.etags import etag_header, if_none_match_matches, parse_condition
 from api.http.instants import in_utc, rfc3339_moment
 from api.http.problems import HttpProblem, validation_problem
@@ -41,7 +42,7 @@ def version_response(
     services: Services, shipment_id: UUID, version: int, if_none_match: str | None
 ) -> Response:
     """The shipment at ``version`` with its ETag (304 when If-None-Match names it)."""
-    headers = {"ETag": etag_header(shipment_id, version)}
+    headers = {"ETag": etag_header(shipment_id, version), "Cache-Control": REVALIDATE}
     shipment = services.shipments.load_version(shipment_id, version)
     if if_none_match is not None and if_none_match_matches(
         parse_condition(if_none_match), shipment_id, version

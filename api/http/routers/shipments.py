@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
+from api.http.caching import CACHE_CONTROL_HEADER, REVALIDATE
 from api.http.dependencies import ReaderDep, RequestIdDep, ServicesDep, WriterDep
 from api.http.etags import etag_header, if_none_match_matches, parse_condition
 from api.http.idempotency_keys import validated_key
@@ -85,7 +86,7 @@ PREFERENCE_APPLIED = {
     }
 }
 READ_ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: shipment_answer("The shipment"),
+    200: shipment_answer("The shipment", CACHE_CONTROL_HEADER),
     304: {"description": "Not modified (If-None-Match matched)", "headers": ETAG_HEADER},
     404: problem("No such shipment (or none yet at asOf)"),
     **COMMON_PROBLEMS,
@@ -181,7 +182,7 @@ def get_shipment(
         raise ShipmentNotFound(parsed_id)
     version, document = found
     etag = etag_header(parsed_id, version)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    headers = {"ETag": etag, "Cache-Control": REVALIDATE}
     if if_none_match is not None and if_none_match_matches(
         parse_condition(if_none_match), parsed_id, version
     ):
