@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.console import routes as console
 from api.edge.reads import ShipmentReadFastPath
 from api.edge.writes import ShipmentWriteFastPath
+from api.http import api_docs
 from api.http.allowed_methods import install_allow_header
 from api.http.openapi_document import openapi_document
 from api.http.problem_pages import router as problem_pages
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # api.http.api_docs serves them without a CDN
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(metrics.router)
     app.include_router(console.router)
     app.include_router(problem_pages)
+    app.include_router(api_docs.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
