@@ -22,7 +22,9 @@ from starlette.types import Scope
 
 from api.http.etags import etag_header
 from api.http.field_names import camel_path
+from api.http.problem_types import registered_title
 from api.http.unexpected_errors import ERROR_LOGGER, UnexpectedErrorMiddleware
+from api.http.validation_messages import api_words, field_error
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
 from domain.values import Status
 from infrastructure.errors import (
@@ -53,7 +55,8 @@ class HttpProblem(Exception):
         self.status = status
         self.detail = detail
         self.type_ = type_
-        self.title = title or HTTPStatus(status).phrase
+        # A documented type always has its one title (``api.http.problem_types``).
+        self.title = registered_title(type_) or title or HTTPStatus(status).phrase
         self.headers = headers or {}
         self.extensions = extensions
         super().__init__(detail)
@@ -95,7 +98,6 @@ def validation_problem(errors: list[dict[str, str]], detail: str | None = None) 
         422,
         detail,
         type_="/problems/invalid-request",
-        title="The request is not valid",
         errors=errors,
     )
 
@@ -119,7 +121,6 @@ def to_problem(error: Exception) -> HttpProblem | None:
             409,
             f"{error}; {_may_move(error.current, allowed)}",
             type_="/problems/illegal-transition",
-            title="The status cannot change that way",
             currentStatus=error.current,
             requestedStatus=error.requested,
             allowedStatuses=allowed,
@@ -129,20 +130,18 @@ def to_problem(error: Exception) -> HttpProblem | None:
             409,
             str(error),
             type_="/problems/shipment-closed",
-            title="The shipment is closed",
             currentStatus=error.status,
             allowedStatuses=[],
         )
     if isinstance(error, InvalidShipment):
         return validation_problem(
-            [{"field": camel_path(p.field), "reason": p.message} for p in error.problems]
+            [{"field": camel_path(p.field), "reason": api_words(p.message)} for p in error.problems]
         )
     if isinstance(error, IdempotencyKeyReused):
         return HttpProblem(
             422,
             "this Idempotency-Key was already used for a different request",
             type_="/problems/idempotency-key-reused",
-            title="Idempotency-Key reused",
         )
     # The library's connection errors are a safety net for a store read that
     # was not wrapped in ``store_errors()``: an outage is a 503, never a 500.
@@ -171,7 +170,6 @@ def version_conflict_problem(error: VersionConflict, **extensions: Any) -> HttpP
         f"the shipment has changed: it is now at version {error.current_version}; "
         "read it again and retry with its current ETag",
         type_="/problems/version-conflict",
-        title="The shipment was changed by someone else",
         headers={"ETag": etag_header(error.shipment_id, error.current_version)},
         currentVersion=error.current_version,
         currentETag=encode_tag(error.shipment_id, error.current_version),
@@ -187,7 +185,6 @@ def if_none_match_problem(error: VersionConflict) -> HttpProblem:
         f"{error.current_version}, and this write was to be made only if it did not match. "
         "Nothing was written",
         type_="/problems/if-none-match-matched",
-        title="The shipment matches If-None-Match",
         headers={"ETag": etag_header(error.shipment_id, error.current_version)},
         currentVersion=error.current_version,
         currentETag=encode_tag(error.shipment_id, error.current_version),
@@ -209,7 +206,6 @@ def unknown_tag_problem(error: VersionConflict) -> HttpProblem:
         f"a tag). Nothing was written. The shipment is at version {error.current_version}; "
         "send the ETag a GET of it gives",
         type_="/problems/unknown-tag",
-        title="If-Match names no version of this shipment",
         headers={"ETag": etag_header(error.shipment_id, error.current_version)},
         currentVersion=error.current_version,
         currentETag=encode_tag(error.shipment_id, error.current_version),
@@ -257,11 +253,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def handle_request_validation(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         errors = [
-            {
-                "field": ".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]),
-                "reason": str(e["msg"]),
-            }
-            for e in error.errors()
+            field_error(e, tuple(e["loc"][1:]) or tuple(e["loc"][:1])) for e in error.errors()
         ]
         return problem_response(validation_problem(errors), request)
 

@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from api.http.field_names import camel_path
 from api.http.problems import HttpProblem, validation_problem
 from api.http.schemas import AddressIn, ShipmentWrite
+from api.http.validation_messages import field_error
 from domain.details import ShipmentDetails
 from domain.errors import FieldProblem, InvalidShipment
 from domain.values import Address, Status
@@ -71,7 +71,7 @@ def validate_write(body: dict[str, Any]) -> ShipmentWrite:
     try:
         return ShipmentWrite.model_validate_json(orjson.dumps(body))
     except ValidationError as error:
-        raise validation_problem([_field_error(e) for e in error.errors()]) from None
+        raise validation_problem([field_error(e) for e in error.errors()]) from None
 
 
 def check_server_owned(body: dict[str, Any], current: dict[str, Any]) -> None:
@@ -150,10 +150,3 @@ def _same_value(name: str, sent: Any, current: Any) -> bool:
     if name == "version":
         return type(sent) is int and sent == current
     return bool(sent == current)
-
-
-def _field_error(error: Any) -> dict[str, str]:
-    location = ".".join(str(part) for part in error["loc"]) or "(body)"
-    if error["type"] == "extra_forbidden":
-        return {"field": location, "reason": "unknown field"}
-    return {"field": camel_path(location), "reason": str(error["msg"])}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.http.problems import HttpProblem
+from api.http.problems import HttpProblem, validation_problem
 from api.http.shipment_input import (
     JSON,
     MERGE_PATCH,
@@ -61,15 +61,34 @@ def json_body(content_type: str | None, body: bytes, accepted: tuple[str, ...]) 
     return parse_json_object(body)
 
 
+# Members a merge patch cannot remove (null removes, RFC 7396): the shipment needs them.
+_NOT_REMOVABLE = ("shipmentType", "status")
+_ADDRESSES = ("pickupAddress", "destinationAddress")
+_ADDRESS_NEEDS = ("streetAddress1", "city", "state", "postalCode")
+
+
 def merge_patch(content_type: str | None, body: bytes) -> dict[str, Any]:
-    """A PATCH body: an RFC 7396 merge patch that does not remove ``status``."""
+    """A PATCH body: an RFC 7396 merge patch that removes nothing a shipment needs.
+
+    ``{"shipmentType": null}`` asks to remove the type; said back as "is required"
+    it would puzzle a client that sent it, so it is refused for what it is.
+    """
     patch = json_body(content_type, body, (MERGE_PATCH, JSON))
-    if "status" in patch and patch["status"] is None:
-        raise HttpProblem(
-            422,
-            "status cannot be removed",
-            type_="/problems/invalid-request",
-            errors=[{"field": "status", "reason": "cannot be null"}],
+    removed = [name for name in _NOT_REMOVABLE if name in patch and patch[name] is None]
+    for address in _ADDRESSES:
+        members = patch.get(address)
+        if isinstance(members, dict):
+            removed += [
+                f"{address}.{name}"
+                for name in _ADDRESS_NEEDS
+                if name in members and members[name] is None
+            ]
+    if removed:
+        raise validation_problem(
+            [
+                {"field": field, "reason": "cannot be null: it cannot be removed"}
+                for field in removed
+            ]
         )
     return patch
 

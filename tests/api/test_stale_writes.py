@@ -330,7 +330,7 @@ def test_openapi_documents_prefer_preference_applied_and_the_412_members(
     spec = client.get("/openapi.json").json()
     operation = spec["paths"]["/v1/shipments/{shipment_id}"][method]
     headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
-    problem = spec["components"]["schemas"]["Problem"]["properties"]
+    problem = spec["components"]["schemas"]["PreconditionProblem"]["properties"]
 
     assert "Prefer" in headers
     assert "Preference-Applied" in operation["responses"]["200"]["headers"]

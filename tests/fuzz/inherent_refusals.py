@@ -12,6 +12,8 @@ from typing import Any
 
 import schemathesis
 
+from api.http.validation_messages import WRITE_AS_INTEGER
+
 # Refusals that depend on the store's state, not on the request's form.
 INHERENT_STATUSES = {
     401: "a token the store does not have (schemathesis also probes without one)",
@@ -41,7 +43,7 @@ INHERENT_FIELDS = {
 
 # JSON Schema counts 4200.0 as an integer; the server, strict about types (no
 # "4200" for 4200 either), wants 4200 written as an integer.
-INTEGRAL_FLOAT = "Input should be a valid integer"
+INTEGRAL_FLOAT = WRITE_AS_INTEGER
 
 
 def _inherent(status: int, problem: dict[str, Any]) -> bool:
