@@ -1,4 +1,5 @@
-"""``/docs`` (Swagger UI) and ``/redoc``, working without the internet.
+"""Where a newcomer starts: ``/`` (what is where), ``/docs`` (Swagger UI) and ``/redoc``,
+working without the internet.
 
 FastAPI's own pages load their scripts and styles from a CDN, so on a train, in
 a locked-down network or behind a proxy that blocks it, ``/docs`` is a blank
@@ -19,7 +20,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from api.http.problems import HttpProblem
 
@@ -40,6 +41,24 @@ router = APIRouter(include_in_schema=False)
 def assets_folder() -> Path:
     """Where the installed package keeps the Swagger UI and ReDoc files."""
     return Path(str(files(ASSETS_PACKAGE) / "static"))
+
+
+@router.get("/")
+def service_index() -> JSONResponse:
+    """What is where, for whoever opens the server's address first (a 404 would not say)."""
+    return JSONResponse(
+        {
+            "service": TITLE,
+            "api": "/v1/shipments",
+            "docs": "/docs",
+            "redoc": "/redoc",
+            "openapi": "/openapi.json",
+            "console": "/ui/",
+            "health": "/healthz",
+            "problems": "/problems",
+        },
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @router.get("/docs")

@@ -22,6 +22,26 @@ __all__ = ["PROBLEM_TYPES", "router"]
 router = APIRouter(prefix="/problems")
 
 
+@router.api_route("", methods=["GET", "HEAD"], include_in_schema=False)
+def problem_index() -> HTMLResponse:
+    """Every problem type, each linked to its page: what a client may meet, in one place."""
+    items = "".join(
+        f'<li><a href="/problems/{escape(name)}"><code>/problems/{escape(name)}</code></a> '
+        f"({problem.status}): {escape(problem.title)}</li>\n"
+        for name, problem in sorted(PROBLEM_TYPES.items(), key=lambda kv: (kv[1].status, kv[0]))
+    )
+    return HTMLResponse(
+        "<!doctype html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        "<title>Problem types</title></head><body>\n"
+        "<h1>Problem types</h1>\n"
+        "<p>Every error answer is <code>application/problem+json</code> (RFC 9457). Its "
+        "<code>type</code> is <code>about:blank</code> when the status says it all, or one "
+        "of these:</p>\n"
+        f"<ul>\n{items}</ul>\n</body></html>\n"
+    )
+
+
 @router.api_route("/{name}", methods=["GET", "HEAD"], include_in_schema=False)
 def problem_page(name: str) -> HTMLResponse:
     """The page documenting ``/problems/{name}``."""

@@ -39,3 +39,11 @@ def test_only_the_known_assets_are_served(client: TestClient) -> None:
 def test_the_docs_pages_stay_out_of_the_openapi_document(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not any(path.startswith(("/docs", "/redoc")) for path in paths)
+
+
+def test_the_servers_address_says_where_everything_is(client: TestClient) -> None:
+    answer = client.get("/")
+    assert answer.status_code == 200
+    index = answer.json()
+    for name in ("api", "docs", "openapi", "console", "health", "problems"):
+        assert client.get(index[name]).status_code == 200, name
