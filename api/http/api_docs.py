@@ -35,7 +35,21 @@ _MEDIA_TYPES = {
 TITLE = "Shipment service"
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
 
+# The pages may load nothing from elsewhere: ReDoc's bundle, for one, would fetch its
+# own logo from its vendor's CDN. (Swagger UI's page starts it with an inline script;
+# ReDoc searches in a worker it makes from a blob.)
+OFFLINE_ONLY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; "
+    "font-src 'self' data:"
+)
+
 router = APIRouter(include_in_schema=False)
+
+
+def _offline(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = OFFLINE_ONLY
+    return page
 
 
 def assets_folder() -> Path:
@@ -64,15 +78,17 @@ def service_index() -> JSONResponse:
 @router.get("/docs")
 def swagger_ui() -> HTMLResponse:
     """Swagger UI on ``/openapi.json``, its assets served from here."""
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title=f"{TITLE} — Swagger UI",
-        swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
-        swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
-        swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
-        oauth2_redirect_url=OAUTH2_REDIRECT,
-        # No badge from the public validator: it would send the document elsewhere.
-        swagger_ui_parameters={"validatorUrl": None},
+    return _offline(
+        get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{TITLE} — Swagger UI",
+            swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
+            oauth2_redirect_url=OAUTH2_REDIRECT,
+            # No badge from the public validator: it would send the document elsewhere.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
     )
 
 
@@ -85,12 +101,14 @@ def swagger_ui_redirect() -> HTMLResponse:
 @router.get("/redoc")
 def redoc() -> HTMLResponse:
     """ReDoc on ``/openapi.json``, its script served from here, no web fonts fetched."""
-    return get_redoc_html(
-        openapi_url="/openapi.json",
-        title=f"{TITLE} — ReDoc",
-        redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
-        redoc_favicon_url=f"{ASSETS_PATH}/favicon.png",
-        with_google_fonts=False,
+    return _offline(
+        get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{TITLE} — ReDoc",
+            redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS_PATH}/favicon.png",
+            with_google_fonts=False,
+        )
     )
 
 

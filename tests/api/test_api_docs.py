@@ -16,6 +16,8 @@ def test_a_docs_page_refers_only_to_assets_this_server_serves(
 ) -> None:
     answer = client.get(page)
     assert answer.status_code == 200
+    # The browser itself refuses anything from elsewhere (ReDoc would fetch its logo).
+    assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
     assert "//" not in "".join(REFERENCE.findall(answer.text)), answer.text
     assert "cdn" not in answer.text.lower()
     references = REFERENCE.findall(answer.text)

@@ -43,6 +43,7 @@ def test_the_api_docs_render_with_every_other_host_unreachable(
             expect(page.locator(f"#operations-shipments-{shows}")).to_be_visible()
         else:
             expect(page.get_by_role("heading", name=shows)).to_be_visible()
+        page.wait_for_load_state("networkidle")  # whatever the page loads late, too
     finally:
         context.close()
     assert elsewhere == []
