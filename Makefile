@@ -1,22 +1,33 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    install into .venv and serve on http://127.0.0.1:8000 (SQLite file ./shipments.db)
-#   make test   install into .venv, lint, type-check and run the whole suite (what CI runs)
+#   make run    install what serving needs into .venv and serve on http://127.0.0.1:8000
+#               (SQLite file ./shipments.db)
+#   make test   install the development tools too, lint, type-check and run the whole suite
+#               (what CI runs)
 # While changing code: make check (lint, types and the fast tests, in well under a minute).
 # After changing a route or a schema: make openapi (rewrites docs/openapi.json).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.runtime
 
 .PHONY: run test check lint typecheck pytest fast-tests bench clean openapi
 
-$(STAMP): pyproject.toml
+$(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+# What serving needs, and nothing else (no test runner, browser or linter).
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+# Everything: serving, tests, linters, benchmarks.
+$(STAMP): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(RUNTIME_STAMP) $(STAMP)
+
+run: $(RUNTIME_STAMP)
 	$(BIN)/shipments serve --host 127.0.0.1 --port 8000
 
 test: lint typecheck pytest

@@ -37,8 +37,6 @@ Absent = SkipJsonSchema[None]
 STATE_CODES = sorted(US_STATE_CODES)
 KNOWN_STATE: JsonDict = {"enum": list(STATE_CODES)}
 NOT_BLANK: JsonDict = {"pattern": r"\S"}
-# Server-owned members: a client may echo them back unchanged, never set them.
-SERVER_OWNED_SCHEMA: JsonDict = {"readOnly": True}
 
 
 def never_null(schema: JsonDict) -> None:
@@ -56,14 +54,12 @@ def never_null(schema: JsonDict) -> None:
 INPUT = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid", strict=True)
 
 
-ServerOwned = Annotated[
-    Any,
-    Field(
-        description="Server-owned: may only repeat the current value.",
-        json_schema_extra=SERVER_OWNED_SCHEMA,
-    ),
-]
-"""A server-owned field a client may send back unchanged (any other value is a 422)."""
+ServerOwned = Annotated[SkipJsonSchema[Any], Field(description="Server-owned")]
+"""A server-owned field a client may send back unchanged (any other value is a 422).
+
+Left out of the document: it is not something a client writes, and a generated
+request type that listed it would invite clients to fill it in.
+"""
 
 
 class AddressIn(BaseModel):
@@ -107,10 +103,12 @@ class ShipmentCreate(BaseModel):
 
 
 class ShipmentWrite(ShipmentCreate):
-    """The body of PUT (and of a merge patch once applied).
+    """The body of PUT: every client-writable field.
 
-    Optional fields left out become null. ``status`` left out keeps its value.
-    Server-owned fields may be echoed back unchanged and are otherwise a 422.
+    Optional fields left out become null; `status` left out keeps its value. The
+    server-owned fields of a representation (`id`, `eTag`, `version`, `createdAt`,
+    `updatedAt`) may be sent back unchanged, so a body read with GET can be edited
+    and sent; any other value for them is a 422.
     """
 
     status: Status | None = Field(

@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from application.field_names import camel_path
 from application.input_models import AddressIn, ShipmentWrite
+from application.validation_messages import field_error
 from domain.details import ShipmentDetails
 from domain.errors import FieldProblem, InvalidShipment
 from domain.merging import Edit
@@ -67,7 +67,7 @@ def validate_write(body: dict[str, Any]) -> ShipmentWrite:
     try:
         return ShipmentWrite.model_validate_json(orjson.dumps(body))
     except ValidationError as error:
-        raise InvalidInput([_field_error(e) for e in error.errors()]) from None
+        raise InvalidInput([field_error(e) for e in error.errors()]) from None
 
 
 def check_server_owned(body: dict[str, Any], current: dict[str, Any]) -> None:
@@ -148,18 +148,33 @@ def _same_value(name: str, sent: Any, current: Any) -> bool:
     return bool(sent == current)
 
 
-def _field_error(error: Any) -> dict[str, str]:
-    location = ".".join(str(part) for part in error["loc"]) or "(body)"
-    if error["type"] == "extra_forbidden":
-        return {"field": location, "reason": "unknown field"}
-    return {"field": camel_path(location), "reason": str(error["msg"])}
+# Members a merge patch cannot remove (null removes, RFC 7396): the shipment needs them.
+_NOT_REMOVABLE = ("shipmentType", "status")
+_ADDRESSES = ("pickupAddress", "destinationAddress")
+_ADDRESS_NEEDS = ("streetAddress1", "city", "state", "postalCode")
 
 
 def checked_patch(patch: dict[str, Any]) -> dict[str, Any]:
-    """A PATCH body: an RFC 7396 merge patch that does not remove ``status``."""
-    if "status" in patch and patch["status"] is None:
+    """A PATCH body: an RFC 7396 merge patch that removes nothing a shipment needs.
+
+    ``{"shipmentType": null}`` asks to remove the type; said back as "is required"
+    it would puzzle a client that sent it, so it is refused for what it is.
+    """
+    removed = [name for name in _NOT_REMOVABLE if name in patch and patch[name] is None]
+    for address in _ADDRESSES:
+        members = patch.get(address)
+        if isinstance(members, dict):
+            removed += [
+                f"{address}.{name}"
+                for name in _ADDRESS_NEEDS
+                if name in members and members[name] is None
+            ]
+    if removed:
         raise InvalidInput(
-            [{"field": "status", "reason": "cannot be null"}], "status cannot be removed"
+            [
+                {"field": field, "reason": "cannot be null: it cannot be removed"}
+                for field in removed
+            ]
         )
     return patch
 

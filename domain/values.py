@@ -106,6 +106,10 @@ class Status(Enum):
             return True
         return _NEXT.get(self) == target
 
+    def moves(self) -> tuple[Status, ...]:
+        """The statuses this one may move to, in the machine's order (none when final)."""
+        return tuple(target for target in Status if self.can_move_to(target))
+
 
 _NEXT: dict[Status, Status] = {
     Status.DRAFT: Status.SUBMITTED,

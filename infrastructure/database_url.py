@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -17,7 +18,8 @@ class DatabaseTarget:
 
     dialect: Literal["sqlite", "postgres"]
     library_env: dict[str, str]
-    display: str  # Safe to print: never includes a password.
+    display: str  # Safe to print: never includes a password; a SQLite file's absolute path.
+    sqlite_file: Path | None = None  # the SQLite file (absolute), or None for PostgreSQL
 
 
 def parse_database_url(url: str, *, timeout_seconds: float = 5.0) -> DatabaseTarget:
@@ -30,6 +32,9 @@ def parse_database_url(url: str, *, timeout_seconds: float = 5.0) -> DatabaseTar
                 "a SQLite URL looks like sqlite:///relative.db or sqlite:////absolute/path.db"
             )
         db_path = path[1:]
+        # Relative to the working folder, as SQLite opens it: said in full wherever
+        # it is shown, so that nobody wonders which file a command used.
+        file = Path(db_path).absolute()
         return DatabaseTarget(
             dialect="sqlite",
             library_env={
@@ -37,7 +42,8 @@ def parse_database_url(url: str, *, timeout_seconds: float = 5.0) -> DatabaseTar
                 "SQLITE_DBNAME": db_path,
                 "SQLITE_LOCK_TIMEOUT": str(max(1, round(timeout_seconds))),
             },
-            display=f"sqlite:///{db_path}",
+            display=f"sqlite:///{file}",
+            sqlite_file=file,
         )
     if parts.scheme in ("postgres", "postgresql", "postgresql+psycopg"):
         query = parse_qs(parts.query)

@@ -71,7 +71,7 @@ class ListFilters:
     destination_state: str | None = None
     delivery_date_from: date | None = None  # inclusive
     delivery_date_to: date | None = None  # inclusive
-    updated_since: datetime | None = None  # inclusive, timezone-aware
+    updated_since: datetime | None = None  # inclusive, in UTC
 
 
 @dataclass(frozen=True)
@@ -148,9 +148,10 @@ def decode_cursor(cursor: str, sort: SortOrder) -> ListPosition:
             key = datetime.fromisoformat(key_text)
             if key.tzinfo is None:
                 raise ValueError("naive timestamp")
+            key = key.astimezone(UTC)  # what we issue is UTC; the SQL compares it as such
         else:
             key = None if key_text is None else date.fromisoformat(key_text)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise InvalidCursor("not a cursor issued by this list") from error
     return ListPosition(sort, key, shipment_id)
 

@@ -33,9 +33,21 @@ from infrastructure.settings import Settings
 
 def register(commands: Any) -> None:
     """Add the ``auth`` sub-command and its ``check``."""
-    auth = commands.add_parser("auth", help="inspect how the service authenticates a caller")
+    auth = commands.add_parser(
+        "auth",
+        help="inspect how the service authenticates a caller",
+        description="What the service would make of a caller's credentials, for an operator "
+        "debugging a 401 or a 403: with the same settings the server reads (its token store, "
+        "SHIPMENTS_OIDC_* for an identity provider's access tokens).",
+    )
     actions = auth.add_subparsers(dest="action", required=True)
-    check = actions.add_parser("check", help="print what the service makes of a bearer token")
+    check = actions.add_parser(
+        "check",
+        help="print what the service makes of a bearer token",
+        description="Prints the subject, role and expiry of a static token or an identity "
+        "provider's access token, or why it would be refused (exit status 1). The token "
+        "itself is never printed.",
+    )
     check.add_argument("token", metavar="TOKEN", help="the bearer token; - reads it from stdin")
     check.set_defaults(run=run_check)
 

@@ -23,9 +23,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from api.cli.store_opening import StoreNotOpened, open_settings
 from api.wiring import Services, build_services
 from infrastructure.database_url import UnsupportedDatabaseUrl
-from infrastructure.settings import Settings
 from projections.lag import projection_status
 from projections.rebuild import RebuildInProgress, RebuildResult, rebuild_view
 from projections.runner import runner_for
@@ -38,11 +38,19 @@ VIEW_NAMES = (VIEW_TABLE,)
 def register(commands: Any) -> None:
     """Add the ``projections`` sub-command and its own sub-commands."""
     projections = commands.add_parser(
-        "projections", help="inspect, rebuild and run the read models (views)"
+        "projections",
+        help="inspect, rebuild and run the read models (views)",
+        description="The views (read models) are projections of the event log: the list "
+        "and every GET read from them. See how far behind they are, rebuild them from the "
+        "first event, or run their projection runner on its own.",
     )
     actions = projections.add_subparsers(dest="action", required=True)
     status = actions.add_parser(
-        "status", help="each view's position, the store's head, and the lag between them"
+        "status",
+        help="each view's position, the store's head, and the lag between them",
+        description="For each view: the last event position it has applied, the newest "
+        "position in the event log (head), and how far behind it is, in events and in "
+        "seconds of the oldest event it has not applied yet.",
     )
     status.set_defaults(run=run_status)
     rebuild = actions.add_parser(
@@ -57,7 +65,8 @@ def register(commands: Any) -> None:
         "--workers",
         type=positive_int,
         default=default_workers(),
-        help="OS processes replaying the log, each a share of the streams (default: the CPU count)",
+        help="OS processes replaying the log, each a share of the streams (default: the "
+        "CPU count, %(default)s here)",
     )
     rebuild.set_defaults(run=run_rebuild)
     follow = actions.add_parser(
@@ -175,9 +184,13 @@ def _views(services: Services, name: str | None) -> list[ShipmentView]:
 
 @contextmanager
 def _services() -> Iterator[Services]:
-    """The store named by SHIPMENTS_DATABASE_URL; exits with 2 when it cannot be used."""
+    """The store named by SHIPMENTS_DATABASE_URL (never created here); exits with 2 when
+    it cannot be used."""
     try:
-        services = build_services(Settings())
+        services = build_services(open_settings(create=False))
+    except StoreNotOpened as error:
+        print(f"shipments: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
     except (UnsupportedDatabaseUrl, PersistenceError) as error:
         print(f"shipments: cannot open the store: {error}", file=sys.stderr)
         raise SystemExit(2) from error

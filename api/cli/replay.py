@@ -21,9 +21,13 @@ def register(commands: Any) -> None:
         description="Replays the shipment's stream from creation: each event, then the "
         "state it left, with the fields it changed highlighted.",
     )
-    replay.add_argument("shipment_id", metavar="ID")
-    replay.add_argument("--to-version", type=int, metavar="N", help="stop after version N")
-    replay.add_argument("--json", action="store_true", help="one JSON document instead")
+    replay.add_argument("shipment_id", metavar="ID", help="the shipment's id (a UUID)")
+    replay.add_argument(
+        "--to-version", type=int, metavar="N", help="stop after version N (default: the last)"
+    )
+    replay.add_argument(
+        "--json", action="store_true", help="one JSON document: each event and the state after it"
+    )
     replay.set_defaults(run=run)
 
 

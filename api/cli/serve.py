@@ -40,10 +40,24 @@ def is_loopback(host: str) -> bool:
 
 def register(commands: Any) -> None:
     """Add the ``serve`` sub-command."""
-    serve = commands.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP API",
+        description="Serves the API (OpenAPI at /docs), creating the store's tables on first "
+        "start. Without any token (shipments tokens add) it runs open, and then only on a "
+        "loopback address.",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s; any other than loopback needs a token)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
     serve.set_defaults(run=run)
 
 

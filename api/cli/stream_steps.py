@@ -1,7 +1,8 @@
 """Reading one shipment's stream for the ``replay`` and ``history`` commands.
 
-Both read ``SHIPMENTS_DATABASE_URL`` like the server, and report a bad id or
-an unknown shipment as a one-line message and an exit status, not a trace.
+Both read ``SHIPMENTS_DATABASE_URL`` like the server (and never create a store),
+and report a bad id, an unknown shipment or a missing store as a one-line
+message and an exit status, not a trace.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import sys
 from uuid import UUID
 
+from api.cli.store_opening import StoreNotOpened, open_settings
 from api.wiring import build_services
 from infrastructure.errors import ShipmentNotFound, StoreUnavailable
-from infrastructure.settings import Settings
 from infrastructure.stream_reader import StreamReader
 from projections.shipment_history import Step, every_step
 
@@ -36,7 +37,11 @@ def read_steps_of(shipment_id_text: str, up_to: int | None = None) -> list[Step]
         raise CommandFailed(f"not a shipment id: {shipment_id_text!r}", EXIT_USAGE) from None
     if up_to is not None and up_to < 1:
         raise CommandFailed("--to-version must be 1 or more", EXIT_USAGE)
-    services = build_services(Settings())
+    try:
+        settings = open_settings(create=False)
+    except StoreNotOpened as error:
+        raise CommandFailed(str(error), EXIT_NOT_FOUND) from None
+    services = build_services(settings)
     try:
         current = services.shipments.current_version(shipment_id)
         if up_to is not None and up_to > current:

@@ -10,9 +10,9 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError
 
 from api.cli.projections import positive_int
+from api.cli.store_opening import StoreNotOpened, open_settings
 from api.wiring import build_services
 from infrastructure.database_url import UnsupportedDatabaseUrl
-from infrastructure.settings import Settings
 from projections.stream_partitions import default_workers
 from projections.verify import verify_view
 
@@ -30,7 +30,8 @@ def register(commands: Any) -> None:
         "--workers",
         type=positive_int,
         default=default_workers(),
-        help="OS processes replaying the streams, each a share of them (default: the CPU count)",
+        help="OS processes replaying the streams, each a share of them (default: the CPU "
+        "count, %(default)s here)",
     )
     verify.set_defaults(run=run)
 
@@ -38,7 +39,10 @@ def register(commands: Any) -> None:
 def run(arguments: argparse.Namespace) -> int:
     """0 when the views match the events, 1 when any differs, 2 when the store is unusable."""
     try:
-        services = build_services(Settings())
+        services = build_services(open_settings(create=False))
+    except StoreNotOpened as error:
+        print(f"shipments: {error}", file=sys.stderr)
+        return 2
     except (UnsupportedDatabaseUrl, PersistenceError) as error:
         print(f"shipments: cannot open the store: {error}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.console import routes as console
 from api.edge.doors import ShipmentDoors
+from api.http import api_docs
 from api.http.allowed_methods import install_allow_header
 from api.http.openapi_document import openapi_document
 from api.http.problem_pages import router as problem_pages
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # metrics and exception logs would log a failure twice and cost a tenth of a
         # GET's CPU in checks per request, to report nothing by default.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # api.http.api_docs serves them without a CDN
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(metrics.router)
     app.include_router(console.router)
     app.include_router(problem_pages)
+    app.include_router(api_docs.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

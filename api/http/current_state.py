@@ -6,9 +6,10 @@ from uuid import UUID
 
 from fastapi.responses import Response
 
+from api.http.caching import REVALIDATE
 from api.http.etags import etag_header, if_none_match_matches, parse_condition
 
-_NO_CACHE = (b"cache-control", b"no-cache")
+_NO_CACHE = (b"cache-control", REVALIDATE.encode("latin-1"))
 _JSON = (b"content-type", b"application/json")
 
 

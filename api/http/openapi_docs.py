@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Path
 
 from api.http.idempotency_keys import KEY_MAX_LENGTH, KEY_PATTERN
-from api.http.schemas import Problem, ShipmentOut
+from api.http.schemas import ShipmentOut
 
 ShipmentIdPath = Annotated[
     str,
@@ -22,7 +22,6 @@ ShipmentIdPath = Annotated[
     ),
 ]
 
-PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 ETAG_HEADER = {
     "ETag": {
         "description": "Strong entity tag of the shipment version (quoted, opaque)",
@@ -81,19 +80,36 @@ EXAMPLE_CONFLICT = {
     "currentVersion": 4,
     "currentETag": "MGI2ZjNhOGUtNWMxZC00ZjJhLTlhNTctM2MxZTJkNGI2ZjcwOjQ",
 }
+EXAMPLE_ILLEGAL_TRANSITION = {
+    "type": "/problems/illegal-transition",
+    "title": "The status cannot change that way",
+    "status": 409,
+    "detail": "a DRAFT shipment cannot move to APPROVED; from DRAFT it may move to "
+    "SUBMITTED or CANCELED",
+    "instance": f"/v1/shipments/{SHIPMENT_ID}",
+    "currentStatus": "DRAFT",
+    "requestedStatus": "APPROVED",
+    "allowedStatuses": ["SUBMITTED", "CANCELED"],
+}
 
 
 def problem(
-    description: str, headers: dict[str, Any] | None = None, example: dict[str, Any] | None = None
+    description: str,
+    headers: dict[str, Any] | None = None,
+    example: dict[str, Any] | None = None,
+    schema: str = "Problem",
 ) -> dict[str, Any]:
-    """A documented problem+json answer."""
-    content: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    """A documented answer in ``application/problem+json`` only (never ``application/json``).
+
+    ``schema`` names one of ``api.http.problem_schemas.PROBLEM_MODELS``, which the
+    document adds to its components.
+    """
+    content: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{schema}"}}
     if example is not None:
         content["example"] = example
     answer: dict[str, Any] = {
         "description": description,
         "content": {"application/problem+json": content},
-        "model": Problem,
     }
     if headers:
         answer["headers"] = headers
@@ -118,7 +134,10 @@ COMMON_PROBLEMS: dict[int | str, dict[str, Any]] = {
         "Missing or unknown bearer token", {"WWW-Authenticate": {"schema": {"type": "string"}}}
     ),
     403: problem("The token's role does not allow this"),
-    422: problem("Invalid request: each bad or unknown field is named in `errors`"),
+    422: problem(
+        "Invalid request: each bad or unknown field is named in `errors`",
+        schema="ValidationProblem",
+    ),
     500: problem("Unexpected server error (no internals are disclosed)"),
     503: problem(
         "The store is unavailable; retry after the indicated delay",
@@ -128,7 +147,12 @@ COMMON_PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **COMMON_PROBLEMS,
-    409: problem("The status machine forbids this change, or the shipment is closed"),
+    409: problem(
+        "The status machine forbids this change, or the shipment is closed; "
+        "`allowedStatuses` lists where it may go",
+        example=EXAMPLE_ILLEGAL_TRANSITION,
+        schema="StatusConflictProblem",
+    ),
     413: problem("Body over 64 KiB"),
     415: problem("Wrong Content-Type"),
 }
@@ -136,11 +160,14 @@ WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 PRECONDITION_PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: problem("No such shipment"),
     412: problem(
-        "The If-Match tag is not current (another writer got there first); the body has "
-        "currentVersion, currentETag, changesSince and changesSinceComplete (and "
-        "conflictingFields when a merge was preferred but fields overlap)",
+        "The If-Match tag is not current (`/problems/version-conflict`: another writer got "
+        "there first; the body has changesSince and changesSinceComplete, and "
+        "conflictingFields when a merge was preferred but fields overlap), names no version "
+        "of this shipment (`/problems/unknown-tag`), or If-None-Match matched; every one "
+        "has currentVersion and currentETag",
         ETAG_HEADER,
         EXAMPLE_CONFLICT,
+        schema="PreconditionProblem",
     ),
     428: problem("If-Match is required", ETAG_HEADER),
 }

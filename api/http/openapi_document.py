@@ -11,7 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
+from api.http.problem_schemas import PROBLEM_MODELS
 from api.http.schemas import ShipmentPatch
 from application.input_models import ShipmentCreate, ShipmentWrite
 
@@ -24,7 +26,7 @@ TAGS = [
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus the request-body models that routes read themselves."""
+    """FastAPI's schema plus the request-body and problem models that routes answer themselves."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -36,12 +38,20 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     )
     _parameters_are_sent_or_left_out(schema)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for body_model in (ShipmentCreate, ShipmentWrite, ShipmentPatch):
-        body_schema = body_model.model_json_schema(
+    models: tuple[type[BaseModel], ...] = (
+        ShipmentCreate,
+        ShipmentWrite,
+        ShipmentPatch,
+        *PROBLEM_MODELS,
+    )
+    for model in models:
+        model_schema = model.model_json_schema(
             by_alias=True, ref_template="#/components/schemas/{model}"
         )
-        components.update(body_schema.pop("$defs", {}))
-        components[body_model.__name__] = body_schema
+        components.update(model_schema.pop("$defs", {}))
+        components[model.__name__] = model_schema
+    for component in components.values():
+        _left_out_is_not_a_default(component)
     app.openapi_schema = schema
     return schema
 
@@ -60,6 +70,25 @@ def _parameters_are_sent_or_left_out(schema: dict[str, Any]) -> None:
                 if len(branches) == 2 and len(kept) == 1:
                     declared.pop("anyOf")
                     parameter["schema"] = {**kept[0], **declared}
+
+
+def _left_out_is_not_a_default(schema: Any) -> None:
+    """Drop ``"default": null`` from every schema, nested ones too.
+
+    pydantic writes it for each optional member, but it documents nothing a client
+    can use (what "left out" means is in each model's description), and generators
+    read a default as "always present": openapi-typescript, with its default options,
+    makes every such member required, so a POST without ``deliveryDate`` would not
+    type-check.
+    """
+    if isinstance(schema, dict):
+        if "default" in schema and schema["default"] is None:
+            del schema["default"]
+        for value in schema.values():
+            _left_out_is_not_a_default(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _left_out_is_not_a_default(value)
 
 
 def document_text(app: FastAPI) -> str:

@@ -8,75 +8,38 @@ left out of the OpenAPI document.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from api.http.problem_types import PROBLEM_TYPES, ProblemType
 from api.http.problems import HttpProblem
 
+__all__ = ["PROBLEM_TYPES", "router"]
 
-@dataclass(frozen=True)
-class ProblemType:
-    """What a problem type means and what a client does about it."""
-
-    title: str
-    status: int
-    happened: str
-    to_do: str
-
-
-PROBLEM_TYPES: dict[str, ProblemType] = {
-    "version-conflict": ProblemType(
-        "The shipment was changed by someone else",
-        412,
-        "The If-Match tag you sent does not name the shipment's current version: another "
-        "writer changed it after you read it (or the tag is not one of this shipment's). "
-        "Nothing was written. The answer's currentVersion and currentETag, and its ETag "
-        "header, name the current version.",
-        "Read the shipment again (GET), re-apply your change to what you read, and send it "
-        "with the new ETag in If-Match. To retry a write whose answer you lost, send the "
-        "same Idempotency-Key: a write already applied is answered as it was the first time.",
-    ),
-    "illegal-transition": ProblemType(
-        "The status cannot change that way",
-        409,
-        "The status machine does not allow the move you asked for. Statuses go DRAFT, "
-        "SUBMITTED, APPROVED, IN_TRANSIT, DELIVERED, one step at a time; any status but "
-        "DELIVERED may go to CANCELED. currentStatus and requestedStatus say which move "
-        "was refused. Nothing was written.",
-        "Send the next status in order, or CANCELED. Read the shipment if you are not sure "
-        "where it stands.",
-    ),
-    "shipment-closed": ProblemType(
-        "The shipment is closed",
-        409,
-        "The shipment is DELIVERED or CANCELED, and a closed shipment never changes again. "
-        "Nothing was written.",
-        "Create a new shipment if something must still happen; the closed one stays as "
-        "it is, with its history.",
-    ),
-    "invalid-request": ProblemType(
-        "The request is not valid",
-        422,
-        "A field or parameter broke a rule of the contract: a wrong type or format, a "
-        "value out of range, an unknown field (a typo is never dropped silently), a "
-        "delivery date before the pickup date, or a list cursor this service did not "
-        "issue. The errors member names each field and why. Nothing was written.",
-        "Fix the fields named in errors and send the request again. /openapi.json states "
-        "every rule.",
-    ),
-    "idempotency-key-reused": ProblemType(
-        "Idempotency-Key reused",
-        422,
-        "The Idempotency-Key you sent was already used, by you, for a different request "
-        "(another method, path or body). Nothing was written.",
-        "Use a new key for each new write; send the same key only to retry the very same request.",
-    ),
-}
 
 router = APIRouter(prefix="/problems")
+
+
+@router.api_route("", methods=["GET", "HEAD"], include_in_schema=False)
+def problem_index() -> HTMLResponse:
+    """Every problem type, each linked to its page: what a client may meet, in one place."""
+    items = "".join(
+        f'<li><a href="/problems/{escape(name)}"><code>/problems/{escape(name)}</code></a> '
+        f"({problem.status}): {escape(problem.title)}</li>\n"
+        for name, problem in sorted(PROBLEM_TYPES.items(), key=lambda kv: (kv[1].status, kv[0]))
+    )
+    return HTMLResponse(
+        "<!doctype html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        "<title>Problem types</title></head><body>\n"
+        "<h1>Problem types</h1>\n"
+        "<p>Every error answer is <code>application/problem+json</code> (RFC 9457). Its "
+        "<code>type</code> is <code>about:blank</code> when the status says it all, or one "
+        "of these:</p>\n"
+        f"<ul>\n{items}</ul>\n</body></html>\n"
+    )
 
 
 @router.api_route("/{name}", methods=["GET", "HEAD"], include_in_schema=False)

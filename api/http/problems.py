@@ -1,14 +1,14 @@
 """Every error answer, as RFC 9457 problem+json, mapped in this one module.
 
-Routers raise domain, service or ``HttpProblem`` exceptions; the handlers here
-decide status, type and wording. Nothing internal (trace, SQL, path) is ever
-put in a body: unexpected errors are logged server-side and answered with a
-generic 500.
+Handlers raise domain, service or ``HttpProblem`` exceptions (or answer a write's
+refusal: ``api.http.write_answers``); ``to_problem`` decides status, type and
+wording, and the request pipeline renders it (``api.plumbing.pipeline``).
+Nothing internal (trace, SQL, path) is ever put in a body: unexpected errors
+are logged once, server-side, and answered with a generic 500.
 """
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -20,9 +20,12 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http.etags import etag_header
+from api.http.problem_types import registered_title
 from application.field_names import camel_path
 from application.shipment_input import InvalidInput, field_errors_summary
+from application.validation_messages import api_words, field_error
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
+from domain.values import Status
 from infrastructure.errors import (
     IdempotencyKeyReused,
     ShipmentNotFound,
@@ -32,7 +35,6 @@ from infrastructure.errors import (
 from projections.version_tags import encode_tag
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_log = logging.getLogger("shipments.errors")
 
 
 class HttpProblem(Exception):
@@ -51,7 +53,8 @@ class HttpProblem(Exception):
         self.status = status
         self.detail = detail
         self.type_ = type_
-        self.title = title or HTTPStatus(status).phrase
+        # A documented type always has its one title (``api.http.problem_types``).
+        self.title = registered_title(type_) or title or HTTPStatus(status).phrase
         self.headers = headers or {}
         self.extensions = extensions
         super().__init__(detail)
@@ -82,7 +85,6 @@ def validation_problem(errors: list[dict[str, str]], detail: str | None = None) 
         422,
         detail or field_errors_summary(errors),
         type_="/problems/invalid-request",
-        title="The request is not valid",
         errors=errors,
     )
 
@@ -95,36 +97,40 @@ def to_problem(error: Exception) -> HttpProblem | None:
         detail = "no such shipment" if error.version is None else "no such version of the shipment"
         return HttpProblem(404, detail)
     if isinstance(error, VersionConflict):
+        if error.since is None:
+            return if_none_match_problem(error)
+        if error.since == 0:
+            return unknown_tag_problem(error)
         return version_conflict_problem(error)
     if isinstance(error, IllegalTransition):
+        allowed = _moves_from(error.current)
         return HttpProblem(
             409,
-            str(error),
+            f"{error}; {_may_move(error.current, allowed)}",
             type_="/problems/illegal-transition",
-            title="The status cannot change that way",
             currentStatus=error.current,
             requestedStatus=error.requested,
+            allowedStatuses=allowed,
         )
     if isinstance(error, ShipmentClosed):
         return HttpProblem(
             409,
             str(error),
             type_="/problems/shipment-closed",
-            title="The shipment is closed",
             currentStatus=error.status,
+            allowedStatuses=[],
         )
     if isinstance(error, InvalidInput):
         return validation_problem(error.errors, error.detail)
     if isinstance(error, InvalidShipment):
         return validation_problem(
-            [{"field": camel_path(p.field), "reason": p.message} for p in error.problems]
+            [{"field": camel_path(p.field), "reason": api_words(p.message)} for p in error.problems]
         )
     if isinstance(error, IdempotencyKeyReused):
         return HttpProblem(
             422,
             "this Idempotency-Key was already used for a different request",
             type_="/problems/idempotency-key-reused",
-            title="Idempotency-Key reused",
         )
     # The library's connection errors are a safety net for a store read that
     # was not wrapped in ``store_errors()``: an outage is a 503, never a 500.
@@ -133,9 +139,16 @@ def to_problem(error: Exception) -> HttpProblem | None:
     return None
 
 
-def version_conflict_problem(
-    error: VersionConflict, detail: str | None = None, **extensions: Any
-) -> HttpProblem:
+def _moves_from(status: str) -> list[str]:
+    """The statuses a shipment in ``status`` may move to (the 409's ``allowedStatuses``)."""
+    return [target.value for target in Status(status).moves()]
+
+
+def _may_move(status: str, allowed: list[str]) -> str:
+    return f"from {status} it may move to {' or '.join(allowed)}"
+
+
+def version_conflict_problem(error: VersionConflict, **extensions: Any) -> HttpProblem:
     """The 412 of a stale tag: where the shipment is now (and what else the caller adds).
 
     ``extensions`` are the members a stale write's answer adds: ``changesSince``,
@@ -143,15 +156,48 @@ def version_conflict_problem(
     """
     return HttpProblem(
         412,
-        detail
-        or f"the shipment has changed: it is now at version {error.current_version}; "
+        f"the shipment has changed: it is now at version {error.current_version}; "
         "read it again and retry with its current ETag",
         type_="/problems/version-conflict",
-        title="The shipment was changed by someone else",
         headers={"ETag": etag_header(error.shipment_id, error.current_version)},
         currentVersion=error.current_version,
         currentETag=encode_tag(error.shipment_id, error.current_version),
         **extensions,
+    )
+
+
+def if_none_match_problem(error: VersionConflict) -> HttpProblem:
+    """The 412 of a write whose ``If-None-Match`` matched: it asked not to overwrite this."""
+    return HttpProblem(
+        412,
+        "If-None-Match matched: the shipment exists, at version "
+        f"{error.current_version}, and this write was to be made only if it did not match. "
+        "Nothing was written",
+        type_="/problems/if-none-match-matched",
+        headers={"ETag": etag_header(error.shipment_id, error.current_version)},
+        currentVersion=error.current_version,
+        currentETag=encode_tag(error.shipment_id, error.current_version),
+    )
+
+
+def unknown_tag_problem(error: VersionConflict) -> HttpProblem:
+    """The 412 of an ``If-Match`` that names no version of this shipment.
+
+    Nobody else changed anything: the tag is a weak one, another shipment's, one
+    this service never issued, or text that is not a tag. Saying "changed by
+    someone else" (with the whole history as news) would send the client looking
+    for a writer that does not exist, so it has its own type and says what it is.
+    """
+    return HttpProblem(
+        412,
+        "If-Match names no version of this shipment: it is not an ETag this service "
+        'issued for it (a weak tag W/"…", another shipment\'s tag, or text that is not '
+        f"a tag). Nothing was written. The shipment is at version {error.current_version}; "
+        "send the ETag a GET of it gives",
+        type_="/problems/unknown-tag",
+        headers={"ETag": etag_header(error.shipment_id, error.current_version)},
+        currentVersion=error.current_version,
+        currentETag=encode_tag(error.shipment_id, error.current_version),
     )
 
 
@@ -195,11 +241,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def handle_request_validation(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         errors = [
-            {
-                "field": ".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]),
-                "reason": str(e["msg"]),
-            }
-            for e in error.errors()
+            field_error(e, tuple(e["loc"][1:]) or tuple(e["loc"][:1])) for e in error.errors()
         ]
         return problem_response(validation_problem(errors), request.url.path)
 

@@ -13,7 +13,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from api.http.history_models import HistoryItem
 from application.input_models import (
     INPUT,
     KNOWN_STATE,
@@ -63,9 +62,9 @@ class ShipmentPatch(BaseModel):
     """The body of PATCH: an RFC 7396 merge patch of the representation.
 
     Every member is optional: members left out keep their value, members set to
-    null are cleared, address objects merge member by member. ``shipmentType``
-    and ``status`` cannot be cleared. Documentation only: the patch is applied to
-    the current representation and the result is validated as a ``ShipmentWrite``.
+    null are cleared, address objects merge member by member. `shipmentType` and
+    `status` cannot be cleared. The result must be a valid shipment, as for PUT;
+    server-owned fields may be sent back unchanged, as for PUT.
     """
 
     model_config = INPUT
@@ -118,46 +117,6 @@ class ShipmentOut(BaseModel):
     customer_remarks: str | None
     created_at: str = Field(description="RFC 3339, UTC")
     updated_at: str = Field(description="RFC 3339, UTC")
-
-
-class FieldError(BaseModel):
-    """One invalid field of a request."""
-
-    field: str
-    reason: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details; extra members depend on the problem type."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[FieldError] | None = Field(default=None, description="On 422: each bad field.")
-    current_version: int | None = Field(default=None, alias="currentVersion", description="On 412.")
-    current_e_tag: str | None = Field(default=None, alias="currentETag", description="On 412.")
-    current_status: str | None = Field(default=None, alias="currentStatus", description="On 409.")
-    changes_since: list[HistoryItem] | None = Field(
-        default=None,
-        alias="changesSince",
-        description="On 412 for a stale If-Match: the history items after the version it "
-        "named (from creation when it named none of this shipment), oldest first, at most 50",
-    )
-    changes_since_complete: bool | None = Field(
-        default=None,
-        alias="changesSinceComplete",
-        description="On 412: false when more changes followed (page on with /history?after=)",
-    )
-    conflicting_fields: list[str] | None = Field(
-        default=None,
-        alias="conflictingFields",
-        description="On 412 with Prefer: conflict=merge: the fields both this write and "
-        "another since its version changed (sorted)",
-    )
 
 
 class Health(BaseModel):

@@ -11,9 +11,9 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
-from api.http.past_versions import rfc3339_moment
+from api.http.instants import in_utc, rfc3339_moment
 
 _FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -32,8 +32,8 @@ def _full_date_text(value: object) -> object:
     return value
 
 
-Rfc3339Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
-"""An instant, read by the same rule as ``asOf``."""
+Rfc3339Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(in_utc)]
+"""An instant, read by the same rule as ``asOf`` and held in UTC (``api.http.instants``)."""
 
 FullDate = Annotated[date, BeforeValidator(_full_date_text)]
 """A calendar date written YYYY-MM-DD (RFC 3339 full-date)."""

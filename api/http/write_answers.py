@@ -18,7 +18,13 @@ from fastapi.responses import Response
 from api.http.etags import etag_header, parse_condition
 from api.http.idempotency_keys import request_fingerprint
 from api.http.preferences import MERGE_ON_CONFLICT, prefers_merge
-from api.http.problems import HttpProblem, to_problem, version_conflict_problem
+from api.http.problems import (
+    HttpProblem,
+    if_none_match_problem,
+    to_problem,
+    unknown_tag_problem,
+    version_conflict_problem,
+)
 from api.http.write_bodies import JSON, MERGE_PATCH, json_body
 from api.plumbing.principals import Principal
 from application.shipment_writes import ShipmentWrites
@@ -203,12 +209,9 @@ def _problem(result: WriteResult) -> HttpProblem:
 def _stale_problem(result: Stale) -> HttpProblem:
     conflict = VersionConflict(result.shipment_id, result.current_version)
     if result.reason == "foreign":
-        return version_conflict_problem(
-            conflict,
-            detail="the If-Match header names no version of this shipment (a tag of another "
-            "shipment, a weak tag, or not a tag of ours); read the shipment and retry with "
-            f"its current ETag (version {result.current_version})",
-        )
+        return unknown_tag_problem(conflict)
+    if result.reason == "exists":
+        return if_none_match_problem(conflict)
     extensions: dict[str, Any] = {}
     if result.changes is not None:
         extensions = {
@@ -217,4 +220,4 @@ def _stale_problem(result: Stale) -> HttpProblem:
         }
     if result.conflicting_fields:
         extensions["conflictingFields"] = list(result.conflicting_fields)
-    return version_conflict_problem(conflict, None, **extensions)
+    return version_conflict_problem(conflict, **extensions)

@@ -7,6 +7,7 @@ Every answer of 400 or more that any test receives is checked against the contra
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http.problem_types import PROBLEM_TYPES
 from tests.support.auth_clients import cached_tokens_client
 
 __all__ = ["cached_tokens_client"]
@@ -21,6 +23,10 @@ __all__ = ["cached_tokens_client"]
 MERGE_PATCH = "application/merge-patch+json"
 SERVER_OWNED = ("id", "eTag", "version", "createdAt", "updatedAt")
 LEAKS = ("Traceback", "SELECT", "INSERT", "/work/", ".py")
+# The validator's own words, which say how it works rather than which rule was broken.
+# A name as the code spells it (``requested_pickup_date``), not as the API does.
+CODE_NAME = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
+VALIDATOR_WORDS = ("Value error", "Input should", "Field required", "String should")
 
 
 def check_problem(response: httpx.Response) -> dict[str, Any]:
@@ -34,6 +40,14 @@ def check_problem(response: httpx.Response) -> dict[str, Any]:
     assert problem["status"] == response.status_code
     assert isinstance(problem["title"], str) and problem["title"]
     assert isinstance(problem["detail"], str) and problem["detail"]
+    documented = PROBLEM_TYPES.get(problem["type"].removeprefix("/problems/"))
+    if problem["type"].startswith("/problems/"):
+        assert documented is not None, problem["type"]
+        assert problem["title"] == documented.title, "one type, one title"
+        assert problem["status"] == documented.status, problem
+    for error in problem.get("errors") or []:
+        assert not any(word in error["reason"] for word in VALIDATOR_WORDS), error
+        assert not CODE_NAME.search(error["field"] + " " + error["reason"]), error
     return problem
 
 

@@ -3,12 +3,15 @@ bad media types and bad ids each get their own status, never a 500."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http.app import create_app
+from infrastructure.settings import Settings
 from tests.api.conftest import check_problem, problem_of, quoted, url
 
 INTERNALS = "SELECT secret FROM stored_events -- /work/main/api/x.py Traceback"
@@ -162,3 +165,20 @@ def test_an_unexpected_failure_on_write_is_a_500_problem_that_hides_internals(
     response = send(client, "PATCH", shipment, b'{"weightLbs": 5}')
     problem_of(response, 500)
     assert response.headers["X-Request-ID"]
+
+
+def test_an_unexpected_failure_is_logged_once_and_never_handed_to_the_server(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # raise_server_exceptions: an error that escaped the app would be raised here, as
+    # uvicorn would log it (a second traceback, in plain text, beside our JSON line).
+    with TestClient(create_app(settings), raise_server_exceptions=True) as strict:
+        view = strict.app.state.services.view  # type: ignore[attr-defined]
+        monkeypatch.setattr(view, "list_page", fail_unexpectedly)
+        with caplog.at_level(logging.ERROR, logger="shipments"):
+            response = strict.get("/v1/shipments", headers={"X-Request-ID": "trace-once"})
+    assert problem_of(response, 500)["instance"] == "/v1/shipments"
+    assert response.headers["X-Request-ID"] == "trace-once"
+    logged = [record for record in caplog.records if record.exc_info]
+    assert len(logged) == 1, [record.getMessage() for record in logged]
+    assert logged[0].name == "shipments.errors"

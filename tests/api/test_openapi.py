@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from api.http.idempotency_keys import KEY_MAX_LENGTH, KEY_PATTERN
 from api.http.openapi_document import document_text
+from api.http.problem_pages import PROBLEM_TYPES
 from api.http.schemas import ShipmentOut
 from infrastructure.settings import Settings
-from tests.api.conftest import current
+from tests.api.conftest import SERVER_OWNED, current
 
 ITEM = "/v1/shipments/{shipment_id}"
 
@@ -40,10 +41,22 @@ def test_conditional_writes_document_if_match_and_their_refusals(
     responses = operation["responses"]
     for status in ("200", "404", "409", "412", "413", "415", "422", "428"):
         assert status in responses, status
-    for status in ("409", "412", "422", "428"):
+    for status, schema in (
+        ("409", "StatusConflictProblem"),
+        ("412", "PreconditionProblem"),
+        ("422", "ValidationProblem"),
+        ("428", "Problem"),
+    ):
         content = responses[status]["content"]
-        assert content["application/problem+json"]["schema"] == {
-            "$ref": "#/components/schemas/Problem"
+        assert content == {
+            "application/problem+json": {
+                "schema": {"$ref": f"#/components/schemas/{schema}"},
+                **(
+                    {"example": content["application/problem+json"]["example"]}
+                    if "example" in content["application/problem+json"]
+                    else {}
+                ),
+            }
         }
     assert "ETag" in responses["200"]["headers"]
     assert "ETag" in responses["412"]["headers"]
@@ -62,12 +75,53 @@ def test_create_and_read_document_the_etag_header(spec: dict[str, Any]) -> None:
     assert "If-None-Match" in header_names(read)
 
 
-def test_the_problem_schema_has_the_rfc_9457_members_and_the_412_extras(
+def test_each_family_of_problems_has_its_schema_told_apart_by_an_enum_type(
     spec: dict[str, Any],
 ) -> None:
-    problem = spec["components"]["schemas"]["Problem"]
-    assert {"type", "title", "status", "detail"} <= set(problem["properties"])
-    assert {"currentVersion", "currentETag", "errors"} <= set(problem["properties"])
+    schemas = spec["components"]["schemas"]
+    members: dict[str, set[str]] = {
+        "Problem": set(),
+        "ValidationProblem": {"errors"},
+        "StatusConflictProblem": {"currentStatus", "requestedStatus", "allowedStatuses"},
+        "PreconditionProblem": {
+            "currentVersion",
+            "currentETag",
+            "changesSince",
+            "changesSinceComplete",
+            "conflictingFields",
+        },
+    }
+    types: list[str] = []
+    for name, extras in members.items():
+        properties = schemas[name]["properties"]
+        assert {"type", "title", "status", "detail", "instance"} | extras == set(properties)
+        assert {"type", "title", "status", "detail"} <= set(schemas[name]["required"])
+        kind = properties["type"]
+        types += kind["enum"] if "enum" in kind else [kind["const"]]
+    assert len(types) == len(set(types)), "a problem type belongs to one schema"
+    assert set(types) - {"about:blank"} == {f"/problems/{name}" for name in PROBLEM_TYPES}
+    current_status = schemas["StatusConflictProblem"]["properties"]["currentStatus"]
+    assert current_status["$ref"] == "#/components/schemas/Status"
+
+
+def test_no_schema_has_a_null_default_nor_a_request_body_a_server_owned_field(
+    spec: dict[str, Any],
+) -> None:
+    assert '"default": null' not in json.dumps(spec)
+    for body in ("ShipmentCreate", "ShipmentWrite", "ShipmentPatch"):
+        assert not set(SERVER_OWNED) & set(spec["components"]["schemas"][body]["properties"])
+
+
+def test_error_answers_are_documented_only_as_problem_json(spec: dict[str, Any]) -> None:
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if int(status) >= 400 and not (path == "/readyz" and status == "503"):
+                    assert list(answer["content"]) == ["application/problem+json"], (
+                        method,
+                        path,
+                        status,
+                    )
 
 
 def test_the_documented_shipment_schema_names_every_representation_field(

@@ -65,3 +65,10 @@ def test_problem_pages_need_no_token(
 def test_problem_pages_stay_out_of_the_openapi_document(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not any(path.startswith("/problems") for path in paths)
+
+
+def test_the_problem_index_links_every_problem_type(client: TestClient) -> None:
+    page = client.get("/problems")
+    assert page.status_code == 200
+    for name in PROBLEM_TYPES:
+        assert f'href="/problems/{name}"' in page.text

@@ -79,26 +79,40 @@ def test_a_stale_if_match_list_is_answered_from_the_newest_version_it_names(
     assert [i["version"] for i in problem_of(response, 412)["changesSince"]] == [3]
 
 
-@pytest.mark.parametrize(
-    "tag", ["other-shipment", "weak", "garbage!!", '"abc', '"not-ours"'], ids=str
-)
-def test_a_tag_that_names_no_version_of_this_shipment_is_a_412_that_says_so(
-    client: TestClient, shipment: dict[str, Any], other_shipment: dict[str, Any], tag: str
+def foreign_tags(shipment: dict[str, Any], other: dict[str, Any]) -> dict[str, str]:
+    """If-Match values that name no version of ``shipment``."""
+    return {
+        "garbage": "garbage!!",
+        "unclosed quote": '"abc',
+        "weak tag of its own version": f'W/"{shipment["eTag"]}"',
+        "another shipment's tag": quoted(other),
+        "a version it never had": f'"{encode_tag(UUID(shipment["id"]), 99)}"',
+    }
+
+
+@pytest.mark.parametrize("write", [put, patch], ids=["PUT", "PATCH"])
+@pytest.mark.parametrize("merge", [False, True], ids=["plain", "merge-preferred"])
+def test_a_tag_that_names_no_version_of_this_shipment_is_412_saying_so_without_changes(
+    client: TestClient,
+    shipment: dict[str, Any],
+    other_shipment: dict[str, Any],
+    write: Any,
+    merge: bool,
 ) -> None:
-    patch(client, shipment, {"weightLbs": 5}, if_match=quoted(shipment))
-    header = {
-        "other-shipment": quoted(other_shipment),
-        "weak": "W/" + quoted(shipment),
-    }.get(tag, tag)
+    newer = patched(client, shipment, {"weightLbs": 10})
+    headers = MERGE if merge else {}
+    for label, tag in foreign_tags(shipment, other_shipment).items():
+        body = {**writable(newer), "customerRemarks": "mine"}
+        response = write(client, newer, body, if_match=tag, **headers)
 
-    response = patch(client, shipment, {"weightLbs": 10}, if_match=header)
-
-    problem = problem_of(response, 412)
-    assert "changesSince" not in problem and "changesSinceComplete" not in problem
-    assert "names no version of this shipment" in problem["detail"]
-    assert "changed" not in problem["detail"]
-    assert problem["currentVersion"] == 2
-    assert response.headers["ETag"] == quoted(client.get(f"/v1/shipments/{shipment['id']}").json())
+        problem = problem_of(response, 412)
+        assert problem["type"] == "/problems/unknown-tag", label
+        assert "names no version of this shipment" in problem["detail"], label
+        assert "someone else" not in problem["title"] + problem["detail"], label
+        assert "changesSince" not in problem and "changesSinceComplete" not in problem, label
+        assert problem["currentVersion"] == 2 and problem["currentETag"] == newer["eTag"]
+        assert response.headers["ETag"] == quoted(newer)
+    assert current(client, shipment) == newer
 
 
 def test_an_if_none_match_412_carries_no_changes(
@@ -108,6 +122,7 @@ def test_an_if_none_match_412_carries_no_changes(
 
     problem = problem_of(response, 412)
     assert "changesSince" not in problem and "changesSinceComplete" not in problem
+    assert problem["type"] == "/problems/if-none-match-matched"
 
 
 def test_more_than_50_changes_since_are_cut_at_50_and_marked_incomplete(
@@ -315,7 +330,7 @@ def test_openapi_documents_prefer_preference_applied_and_the_412_members(
     spec = client.get("/openapi.json").json()
     operation = spec["paths"]["/v1/shipments/{shipment_id}"][method]
     headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
-    problem = spec["components"]["schemas"]["Problem"]["properties"]
+    problem = spec["components"]["schemas"]["PreconditionProblem"]["properties"]
 
     assert "Prefer" in headers
     assert "Preference-Applied" in operation["responses"]["200"]["headers"]

@@ -53,6 +53,10 @@ def test_an_illegal_move_is_a_409_on_put_and_patch_and_changes_nothing(
     ):
         problem = problem_of(response, 409)
         assert start in problem["detail"] and target in problem["detail"]
+        assert problem["type"] == "/problems/illegal-transition"
+        assert (problem["currentStatus"], problem["requestedStatus"]) == (start, target)
+        assert problem["allowedStatuses"] == [NEXT[start], "CANCELED"]
+        assert f"may move to {NEXT[start]} or CANCELED" in problem["detail"]
     assert current(client, document) == document
 
 
@@ -69,8 +73,13 @@ def test_any_change_to_a_final_shipment_is_a_409(
         {"status": "CANCELED" if final == "DELIVERED" else "DELIVERED"},
     ]
     for change in changes:
-        problem_of(patch(client, document, change), 409)
-        problem_of(put(client, document, {**writable(document), **change}), 409)
+        for response in (
+            patch(client, document, change),
+            put(client, document, {**writable(document), **change}),
+        ):
+            problem = problem_of(response, 409)
+            assert problem["type"] == "/problems/shipment-closed"
+            assert (problem["currentStatus"], problem["allowedStatuses"]) == (final, [])
     assert current(client, document) == document
 
 

@@ -51,7 +51,7 @@ def test_list_leads_to_a_timeline_with_every_version_its_actor_and_request_id(
     for version, kind, request_id in [
         (1, "Created", f"create-{tag}"),
         (2, "Revised", f"weigh-{tag}"),
-        (3, "StatusChanged", f"submit-{tag}"),
+        (3, "Status changed", f"submit-{tag}"),
     ]:
         entry = page.locator(f'.timeline-entry[data-version="{version}"]')
         expect(entry.get_by_role("heading")).to_have_text(f"Version {version} {kind}")
@@ -60,6 +60,11 @@ def test_list_leads_to_a_timeline_with_every_version_its_actor_and_request_id(
     weight_change = page.locator('.timeline-entry[data-version="2"] tr[data-field="weightLbs"]')
     expect(weight_change.locator(".from")).to_have_text("none")
     expect(weight_change.locator(".to")).to_have_text("4200")
+    expect(weight_change.get_by_role("rowheader")).to_have_text("Weight (lbs) weightLbs")
+    # Times name their zone and keep milliseconds; the exact instant is on hover.
+    recorded = page.locator('.timeline-entry[data-version="2"] time')
+    expect(recorded).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \S+$"))
+    assert weighed["updatedAt"] == recorded.get_attribute("title")
 
     expect(entries.first).to_have_attribute("data-version", "3")  # newest first by default
     page.get_by_label("Oldest first").check()

@@ -2,7 +2,7 @@
 
 The client is generated at test time into a temporary folder (nothing generated is
 committed) and drives a real ``shipments serve`` with authentication on: create,
-read, replace with If-Match, a stale replace whose 412 is parsed into the Problem
+read, replace with If-Match, a stale replace whose 412 is parsed into its PreconditionProblem
 model, a merge patch, history and the list.
 """
 
@@ -127,7 +127,7 @@ def test_a_generated_client_drives_the_conditional_write_cycle(
     stale = replace.sync_detailed(shipment.id, client=client, body=body, if_match=first_tag)
     assert stale.status_code == 412
     problem = stale.parsed
-    assert isinstance(problem, models.Problem)
+    assert isinstance(problem, models.PreconditionProblem)
     assert problem.current_version == 2
     assert problem.type_ == "/problems/version-conflict"
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import schemathesis
 
+from application.validation_messages import WRITE_AS_INTEGER
+
 # Refusals that depend on the store's state, not on the request's form.
 INHERENT_STATUSES = {
     401: "a token the store does not have (schemathesis also probes without one)",
@@ -23,6 +25,8 @@ INHERENT_PROBLEM_TYPES = {
     # The tag names another version than the current one (or none at all): the
     # whole point of conditional writes. A schema cannot know the current tag.
     (412, "/problems/version-conflict"),
+    (412, "/problems/unknown-tag"),
+    (412, "/problems/if-none-match-matched"),
     # The same Idempotency-Key with a different request: the store remembers keys.
     (422, "/problems/idempotency-key-reused"),
 }
@@ -39,7 +43,7 @@ INHERENT_FIELDS = {
 
 # JSON Schema counts 4200.0 as an integer; the server, strict about types (no
 # "4200" for 4200 either), wants 4200 written as an integer.
-INTEGRAL_FLOAT = "Input should be a valid integer"
+INTEGRAL_FLOAT = WRITE_AS_INTEGER
 
 
 def _inherent(status: int, problem: dict[str, Any]) -> bool:

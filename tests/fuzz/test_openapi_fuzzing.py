@@ -102,10 +102,25 @@ def send(client: TestClient, case: Any) -> Any:
         request["method"],
         request["url"],
         params=request.get("params"),
-        headers=request.get("headers"),
+        headers=as_bytes(request.get("headers")),
         cookies=request.get("cookies") or None,
         **body,
     )
+
+
+def as_bytes(headers: dict[str, Any] | None) -> dict[str, bytes] | None:
+    """Header values as the bytes a client puts on the wire (httpx encodes str as ASCII
+    only; negative cases carry other characters, which a real client can send too)."""
+    if headers is None:
+        return None
+    encoded: dict[str, bytes] = {}
+    for name, value in headers.items():
+        text = str(value)
+        try:
+            encoded[name] = text.encode("latin-1")
+        except UnicodeEncodeError:
+            encoded[name] = text.encode("utf-8")
+    return encoded
 
 
 def assert_errors_are_problems(response: Any) -> None:

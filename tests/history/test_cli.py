@@ -117,3 +117,37 @@ def test_history_and_replay_say_which_version_a_merged_write_was_based_on(
     assert history.count("merged onto v7, based on v5") == 1
     (heading,) = [line for line in replay.splitlines() if line.startswith("v8 ")]
     assert "merged onto v7, based on v5" in heading
+
+
+def test_history_at_80_columns_or_piped_gives_each_change_a_whole_line(
+    stream: WrittenStream, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["history", stream.id]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    assert lines[0] == f"Shipment {stream.id}: 7 event(s), oldest first, times in UTC"
+    headings = [line.split("  ")[:2] for line in lines if line.startswith("v")]
+    assert headings[:3] == [["v1", "Created"], ["v2", "Revised"], ["v3", "StatusChanged"]]
+    assert "    weightLbs: null → 4200" in lines
+    assert "    status: DRAFT → SUBMITTED" in lines
+
+
+def test_history_json_is_the_history_items_the_api_gives(
+    client: TestClient, stream: WrittenStream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history", stream.id, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+
+    assert document == {
+        "shipmentId": stream.id,
+        "items": client.get(f"{stream.url}/history").json()["items"],
+    }
+
+
+@pytest.mark.parametrize("command", ["replay", "history"])
+def test_every_command_says_which_store_it_read(
+    stream: WrittenStream, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, stream.id]) == 0
+    assert capsys.readouterr().err.startswith("shipments: store ")

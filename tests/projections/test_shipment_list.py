@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -320,3 +322,31 @@ def test_list_items_keep_the_etag_of_their_version(
     submitted = [s for s in shipments if s["version"] == 2]
     found = list_all(client, status="SUBMITTED")
     assert {(s["id"], s["eTag"]) for s in found} == {(s["id"], s["eTag"]) for s in submitted}
+
+
+@pytest.mark.parametrize(
+    ("since", "listed"),
+    [
+        ("0001-01-01T00:00:00+14:00", True),  # in UTC: year 0, before anything recorded
+        ("0001-01-01T00:00:00Z", True),
+        ("9999-12-31T23:59:59-14:00", False),  # in UTC: year 10000, after anything recorded
+        ("9999-12-31T23:59:59Z", False),
+    ],
+)
+def test_updated_since_at_the_ends_of_the_calendar_lists_everything_or_nothing(
+    client: TestClient, since: str, listed: bool
+) -> None:
+    shipment = create(client, 1)
+    for sort in ("updatedAt", "deliveryDate"):
+        response = client.get("/v1/shipments", params={"updatedSince": since, "sort": sort})
+        assert response.status_code == 200, response.text
+        assert ids(response.json()["items"]) == ([shipment["id"]] if listed else [])
+
+
+def test_a_cursor_naming_an_instant_beyond_the_calendar_is_a_422(client: TestClient) -> None:
+    forged = base64.urlsafe_b64encode(
+        json.dumps({"s": "updatedAt", "k": "0001-01-01T00:00:00+14:00", "i": "0" * 32}).encode()
+    ).rstrip(b"=")
+    response = client.get("/v1/shipments", params={"cursor": forged.decode()})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "cursor"

@@ -125,3 +125,11 @@ def test_a_no_op_on_a_final_shipment_records_nothing_and_raises_nothing(final: S
     assert shipment.revise(shipment.details, final, "bob", "req-2") is False
     assert shipment.version == version
     assert shipment.collect_events() == []
+
+
+def test_each_status_lists_the_moves_the_machine_allows_in_order() -> None:
+    assert Status.DRAFT.moves() == (Status.SUBMITTED, Status.CANCELED)
+    assert Status.IN_TRANSIT.moves() == (Status.DELIVERED, Status.CANCELED)
+    for status in Status:
+        assert status.moves() == tuple(t for t in Status if status.can_move_to(t))
+    assert Status.DELIVERED.moves() == Status.CANCELED.moves() == ()

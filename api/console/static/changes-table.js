@@ -1,6 +1,6 @@
 // What one event changed, as a table of API field names with their values before and after.
 
-import { h } from "./dom.js";
+import { h, timeElement } from "./dom.js";
 import { fieldLabel, valueElement } from "./fields.js";
 
 /** A table of ``changes`` ({field: {from, to}}), one row per field. */
@@ -32,7 +32,7 @@ export function changesTable(changes, { caption, highlight = [] } = {}) {
           h(
             "tr",
             { "data-field": name, class: highlight.includes(name) ? "overlap" : null },
-            h("th", { scope: "row" }, h("code", { title: fieldLabel(name) }, name)),
+            h("th", { scope: "row" }, fieldLabel(name), " ", h("code", { class: "api-name" }, name)),
             h("td", { class: "from" }, valueElement(changes[name].from)),
             h("td", { class: "to" }, valueElement(changes[name].to)),
           ),
@@ -47,7 +47,7 @@ export function eventFacts(item) {
   return h(
     "dl",
     { class: "facts" },
-    h("div", {}, h("dt", {}, "Recorded"), h("dd", {}, timeOf(item.recordedAt))),
+    h("div", {}, h("dt", {}, "Recorded"), h("dd", {}, timeElement(item.recordedAt))),
     h("div", {}, h("dt", {}, "Actor"), h("dd", { class: "actor" }, item.actor ?? "unknown")),
     h(
       "div",
@@ -55,14 +55,5 @@ export function eventFacts(item) {
       h("dt", {}, "Request id"),
       h("dd", {}, h("code", { class: "request-id" }, item.requestId ?? "none")),
     ),
-  );
-}
-
-function timeOf(instant) {
-  const date = new Date(instant);
-  return h(
-    "time",
-    { datetime: instant, title: instant },
-    Number.isNaN(date.valueOf()) ? instant : date.toLocaleString(),
   );
 }

@@ -3,7 +3,7 @@
 import { describeError } from "./api.js";
 import { changesTable, eventFacts } from "./changes-table.js";
 import { h, replaceChildren } from "./dom.js";
-import { fieldLabel, valueElement } from "./fields.js";
+import { eventLabel, fieldLabel, valueElement } from "./fields.js";
 import { changesAfter } from "./stream-history.js";
 
 /**
@@ -62,7 +62,7 @@ export async function showConflict(area, { id, loaded, changes, problem, reapply
               h(
                 "li",
                 { "data-version": item.version },
-                h("p", {}, h("strong", {}, `Version ${item.version}`), ` ${item.type}`),
+                h("p", {}, h("strong", {}, `Version ${item.version}`), ` ${eventLabel(item.type)}`),
                 eventFacts(item),
                 changesTable(item.changes, { highlight: yours }),
               ),

@@ -39,15 +39,35 @@ export function link(href, ...children) {
   return h("a", { href, "data-internal": true }, ...children);
 }
 
-/** A <time> element showing an RFC 3339 instant in the reader's locale, UTC on hover. */
+/** A <time> element: the instant in the reader's time zone, named, to the millisecond;
+ * the exact RFC 3339 value (UTC, microseconds) on hover. */
 export function timeElement(instant) {
   if (!instant) return h("span", { class: "none" }, "none");
+  return h("time", { datetime: instant, title: instant }, formatInstant(instant));
+}
+
+const INSTANT_PARTS = new Intl.DateTimeFormat("en-US", {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  fractionalSecondDigits: 3,
+  hourCycle: "h23",
+  timeZoneName: "short",
+});
+
+/** "2026-12-06 03:51:55.285 UTC": unambiguous in any locale, and versions written
+ * milliseconds apart do not look simultaneous. */
+export function formatInstant(instant) {
   const date = new Date(instant);
-  return h(
-    "time",
-    { datetime: instant, title: instant },
-    Number.isNaN(date.valueOf()) ? instant : date.toLocaleString(),
+  if (Number.isNaN(date.valueOf())) return instant;
+  const part = Object.fromEntries(
+    INSTANT_PARTS.formatToParts(date).map(({ type, value }) => [type, value]),
   );
+  const day = `${part.year}-${part.month}-${part.day}`;
+  return `${day} ${part.hour}:${part.minute}:${part.second}.${part.fractionalSecond} ${part.timeZoneName}`;
 }
 
 let uniqueCounter = 0;

@@ -40,6 +40,13 @@ export function fieldLabel(name) {
   return LABELS[name] || name;
 }
 
+const EVENT_LABELS = { Created: "Created", Revised: "Revised", StatusChanged: "Status changed" };
+
+/** An event type as people read it ("Status changed" for StatusChanged). */
+export function eventLabel(type) {
+  return EVENT_LABELS[type] || type;
+}
+
 export function isAddressField(name) {
   return name === "pickupAddress" || name === "destinationAddress";
 }

@@ -8,7 +8,7 @@ import { canWrite, currentIdentity } from "./auth.js";
 import { h, link, replaceChildren, timeElement } from "./dom.js";
 import { editForm } from "./edit-form.js";
 import { onFeedEvent } from "./feed.js";
-import { ALL_FIELDS, sameValue } from "./fields.js";
+import { ALL_FIELDS, eventLabel, sameValue } from "./fields.js";
 import { recordLocation } from "./router.js";
 import { comparisonTable, stateTable } from "./state-table.js";
 import { StreamHistory } from "./stream-history.js";
@@ -177,7 +177,7 @@ export function renderShipment(main, id, params) {
     return h(
       "p",
       { class: "past-banner" },
-      `The shipment as it was at version ${shown.version} (${item.type}), recorded `,
+      `The shipment as it was at version ${shown.version} (${eventLabel(item.type)}), recorded `,
       timeElement(item.recordedAt),
       ` by ${item.actor ?? "unknown"}.${latest} `,
       link(`/ui/shipments/${id}`, "Back to the current state"),

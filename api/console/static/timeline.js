@@ -2,6 +2,7 @@
 
 import { h, link, replaceChildren } from "./dom.js";
 import { changesTable, eventFacts } from "./changes-table.js";
+import { eventLabel } from "./fields.js";
 
 const ORDER_KEY = "shipments-console.timeline-order";
 
@@ -79,7 +80,7 @@ function entry(shipmentId, item) {
         { id: headingId },
         link(`/ui/shipments/${shipmentId}?version=${item.version}`, `Version ${item.version}`),
         " ",
-        h("span", { class: `event-type event-${item.type}` }, item.type),
+        h("span", { class: `event-type event-${item.type}`, "data-type": item.type }, eventLabel(item.type)),
       ),
       eventFacts(item),
       changesTable(item.changes),

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
 
+from api.http.caching import CACHE_CONTROL_HEADER, REVALIDATE
 from api.http.dependencies import ReaderDep, ServicesDep
 from api.http.event_stream import LastEventId, follow_feed
 from api.http.history_models import FeedPage
@@ -39,7 +40,14 @@ After = Annotated[
     operation_id="listEvents",
     summary="The change feed of all shipments, in commit order",
     response_model=None,
-    responses={200: {"description": "A page of the feed", "model": FeedPage}, **COMMON_PROBLEMS},
+    responses={
+        200: {
+            "description": "A page of the feed",
+            "model": FeedPage,
+            "headers": CACHE_CONTROL_HEADER,
+        },
+        **COMMON_PROBLEMS,
+    },
 )
 def list_events(
     svc: ServicesDep,
@@ -50,7 +58,11 @@ def list_events(
     page = ChangeFeed(svc.store).read(after, limit)
     items = [feed_item(entry.position, entry.event) for entry in page.entries]
     body = {"items": items, "nextAfter": items[-1]["position"] if page.has_more else None}
-    return Response(content=orjson.dumps(body), media_type="application/json")
+    return Response(
+        content=orjson.dumps(body),
+        media_type="application/json",
+        headers={"Cache-Control": REVALIDATE},
+    )
 
 
 # One server-sent event (OpenAPI 3.2 ``itemSchema``): its data is a FeedItem as JSON.

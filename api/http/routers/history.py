@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 
+from api.http.caching import CACHE_CONTROL_HEADER, REVALIDATE
 from api.http.dependencies import ReaderDep, ServicesDep
 from api.http.history_models import HistoryPage
 from api.http.openapi_docs import (
@@ -38,7 +39,11 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="At most this m
     summary="The shipment's events, oldest first, with what each changed",
     response_model=None,
     responses={
-        200: {"description": "A page of history", "model": HistoryPage},
+        200: {
+            "description": "A page of history",
+            "model": HistoryPage,
+            "headers": CACHE_CONTROL_HEADER,
+        },
         404: problem("No such shipment"),
         **COMMON_PROBLEMS,
     },
@@ -52,7 +57,11 @@ def shipment_history(
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
     body = history_page(StreamReader(svc.store), parsed_id, after, limit)
-    return Response(content=orjson.dumps(body), media_type="application/json")
+    return Response(
+        content=orjson.dumps(body),
+        media_type="application/json",
+        headers={"Cache-Control": REVALIDATE},
+    )
 
 
 @router.get(
@@ -61,7 +70,9 @@ def shipment_history(
     summary="The shipment exactly as it was at one version (read-only)",
     response_model=None,
     responses={
-        200: shipment_answer("The shipment at that version, with that version's ETag"),
+        200: shipment_answer(
+            "The shipment at that version, with that version's ETag", CACHE_CONTROL_HEADER
+        ),
         304: {"description": "Not modified (If-None-Match matched)", "headers": ETAG_HEADER},
         404: problem("No such shipment, or no such version of it"),
         **COMMON_PROBLEMS,

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from api.http.caching import CACHE_CONTROL_HEADER, REVALIDATE
 from api.http.dependencies import ReaderDep, ServicesDep
 from api.http.openapi_docs import COMMON_PROBLEMS, CURSOR_SCHEMA
 from api.http.problems import validation_problem
@@ -66,7 +67,11 @@ class ShipmentPage(BaseModel):
     "its new place in `updatedAt` order). Unknown parameters are a 422.",
     response_model=None,
     responses={
-        200: {"description": "A page of shipments", "model": ShipmentPage},
+        200: {
+            "description": "A page of shipments",
+            "model": ShipmentPage,
+            "headers": CACHE_CONTROL_HEADER,
+        },
         **COMMON_PROBLEMS,
     },
 )
@@ -134,7 +139,11 @@ def list_shipments(
         after=after,
     )
     page = svc.view.list_page(query)
-    return Response(content=page.to_json(), media_type="application/json")
+    return Response(
+        content=page.to_json(),
+        media_type="application/json",
+        headers={"Cache-Control": REVALIDATE},
+    )
 
 
 def _refuse_unknown_parameters(request: Request) -> None:

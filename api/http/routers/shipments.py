@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
+from api.http.caching import CACHE_CONTROL_HEADER
 from api.http.current_state import current_state_response
 from api.http.dependencies import ReaderDep, ServicesDep, WriterDep
 from api.http.openapi_docs import (
@@ -82,7 +83,7 @@ PREFERENCE_APPLIED = {
     }
 }
 READ_ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: shipment_answer("The shipment"),
+    200: shipment_answer("The shipment", CACHE_CONTROL_HEADER),
     304: {"description": "Not modified (If-None-Match matched)", "headers": ETAG_HEADER},
     404: problem("No such shipment (or none yet at asOf)"),
     **COMMON_PROBLEMS,
