@@ -33,7 +33,7 @@ def holds_personal_data(value: Any) -> bool:
     """Whether erasing ``value`` would forget something (an erased address holds none)."""
     if value is None:
         return False
-    return erased_value(value) != value
+    return bool(erased_value(value) != value)
 
 
 def erased_details(details: ShipmentDetails) -> ShipmentDetails:
