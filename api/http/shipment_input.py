@@ -19,7 +19,7 @@ from domain.details import ShipmentDetails
 from domain.errors import FieldProblem, InvalidShipment
 from domain.values import Address, Status
 
-SERVER_OWNED = ("id", "eTag", "version", "createdAt", "updatedAt")
+SERVER_OWNED = ("id", "eTag", "version", "createdAt", "updatedAt", "personalDataErasedAt")
 MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 
@@ -157,3 +157,35 @@ def _field_error(error: Any) -> dict[str, str]:
     if error["type"] == "extra_forbidden":
         return {"field": location, "reason": "unknown field"}
     return {"field": camel_path(location), "reason": str(error["msg"])}
+
+
+_ADDRESS_FIELDS = {"pickupAddress": "pickup_address", "destinationAddress": "destination_address"}
+
+
+def requested_keeping_erased(
+    merged: dict[str, Any], current: dict[str, Any]
+) -> tuple[ShipmentDetails, Status | None]:
+    """``to_domain(validate_write(merged))``, where an erased address (``{"state"}`` alone,
+    what an erasure left) that the write leaves as it is stays as it is.
+
+    A merge patch is applied to the current representation, so after an erasure
+    every patch carries the erased address along; it is not a client's address to
+    validate, and the write must not be refused for it. Sent by a client in any
+    other shape, an address is validated as ever.
+    """
+    kept = {
+        name: value
+        for name in _ADDRESS_FIELDS
+        if isinstance(value := merged.get(name), dict)
+        and set(value) == {"state"}
+        and value == current.get(name)
+    }
+    details, status = to_domain(validate_write({**merged, **dict.fromkeys(kept)}))
+    if kept:
+        details = details.with_changes(
+            {
+                _ADDRESS_FIELDS[name]: Address.restore(state=value["state"])
+                for name, value in kept.items()
+            }
+        )
+    return details, status

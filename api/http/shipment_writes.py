@@ -39,6 +39,7 @@ from api.http.shipment_input import (
     JSON,
     apply_merge_patch,
     check_server_owned,
+    requested_keeping_erased,
     to_domain,
     validate_write,
 )
@@ -149,7 +150,7 @@ class ShipmentWrites:
         def requested(current: dict[str, Any]) -> Requested:
             merged: dict[str, Any] = apply_merge_patch(current, patch.result())
             check_server_owned(merged, current)
-            return to_domain(validate_write(merged))
+            return requested_keeping_erased(merged, current)
 
         def edited(base: Shipment) -> Edit:
             # A merge patch changes its members whose value differs from the base's.
