@@ -1,0 +1,23 @@
+"""``shipments master-key``: print a new master key for ``SHIPMENTS_MASTER_KEY``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from infrastructure.master_key import new_master_key_text
+
+
+def register(commands: Any) -> None:
+    """Add the ``master-key`` sub-command."""
+    command = commands.add_parser(
+        "master-key",
+        help="print a new master key (32 random bytes, base64) for SHIPMENTS_MASTER_KEY",
+    )
+    command.set_defaults(run=run)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Print the key and nothing else, for ``export SHIPMENTS_MASTER_KEY=$(shipments master-key)``."""
+    print(new_master_key_text())
+    return 0
