@@ -18,6 +18,6 @@ def register(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    """Print the key and nothing else, for ``export SHIPMENTS_MASTER_KEY=$(shipments master-key)``."""
+    """Print the key alone: ``export SHIPMENTS_MASTER_KEY=$(shipments master-key)``."""
     print(new_master_key_text())
     return 0
