@@ -56,7 +56,7 @@ def build_services(settings: Settings) -> Services:
     version_index = _version_index(datastore, create_table=settings.create_tables)
     committer = GroupCommitter(
         store,
-        _append_session(store, settings),
+        append_session(store, settings),
         view,
         [view, version_index],
         ledger,
@@ -94,7 +94,7 @@ async def open_document_reads(services: Services) -> DocumentReads | None:
     return None
 
 
-def _append_session(store: ShipmentStore, settings: Settings) -> AppendSession:
+def append_session(store: ShipmentStore, settings: Settings) -> AppendSession:
     """The append transaction of the store's own recorder."""
     recorder = store.recorder
     if isinstance(recorder, PostgresShipmentRecorder):

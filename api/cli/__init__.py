@@ -8,10 +8,30 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from api.cli import history, master_key, openapi, projections, replay, serve, tokens, verify
+from api.cli import (
+    encrypt_personal_data,
+    history,
+    master_key,
+    openapi,
+    projections,
+    replay,
+    serve,
+    tokens,
+    verify,
+)
 
 # Each module adds its own sub-command; add new ones to this tuple.
-COMMAND_MODULES = (serve, replay, history, tokens, projections, verify, openapi, master_key)
+COMMAND_MODULES = (
+    serve,
+    replay,
+    history,
+    tokens,
+    projections,
+    verify,
+    openapi,
+    master_key,
+    encrypt_personal_data,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
