@@ -36,10 +36,12 @@ from api.http.app import create_app
 from api.wiring import Services
 from bench.stores import STORE_KINDS, fresh_store, postgres_problem
 from domain.details import ShipmentDetails
+from domain.shipment import Shipment
 from domain.values import Address, ShipmentType
 from infrastructure.sealed_appends import SealedBatch
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import WriteContext
+from infrastructure.write_commands import WriteCommand
 
 CONTEXT = WriteContext(actor="bench", request_id=None)
 ADDRESS = Address("812 S 129th Street", "San Diego", "CA", "92102")
@@ -94,16 +96,21 @@ def patch_round(client: TestClient, ids: list[UUID], patches: int, offset: int) 
 
 
 def long_stream(services: Services, events: int) -> UUID:
-    """A shipment with ``events`` events, personal data in each, appended a thousand at a time."""
-    shipment = services.shipments.create(details(1), CONTEXT)
+    """A shipment with ``events`` events, personal data in each, a thousand per write."""
+    shipment_id = services.shipments.create(details(1), CONTEXT).id
     version = 1
     while version < events:
         end = min(events, version + 1000)
-        for n in range(version + 1, end):
-            shipment.revise(details(n), None, CONTEXT.actor, None)
-        services.shipments.revise(shipment, details(end), None, CONTEXT)
+
+        def decide(current: Shipment | None, first: int = version + 1, last: int = end) -> Shipment:
+            assert current is not None
+            for n in range(first, last + 1):
+                current.revise(details(n), None, CONTEXT.actor, None)
+            return current
+
+        services.shipments.execute(WriteCommand(shipment_id, decide))
         version = end
-    return shipment.id
+    return shipment_id
 
 
 def erasure_ms(client: TestClient, ids: list[UUID]) -> list[float]:
