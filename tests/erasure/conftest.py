@@ -127,6 +127,7 @@ def every_answer(client: TestClient, stream: Stream) -> str:
         answers.append(client.get(f"{base}/versions/{n}").text)
     answers.append(client.get(f"{base}?asOf={stream.document['createdAt']}").text)
     answers.append(client.get("/v1/events?limit=1000").text)
+    answers.append(client.get("/v1/events/stream?follow=false").text)
     answers.append(client.get("/v1/shipments?limit=200").text)
     return "\n".join(answers)
 
