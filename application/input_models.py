@@ -122,3 +122,4 @@ class ShipmentWrite(ShipmentCreate):
     version: ServerOwned = None
     created_at: ServerOwned = None
     updated_at: ServerOwned = None
+    personal_data_erased_at: ServerOwned = None

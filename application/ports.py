@@ -43,5 +43,9 @@ class ShipmentStreams(Protocol):
     ) -> StreamPage:
         """Up to ``limit`` events of the stream after ``after`` (blocking I/O)."""
 
+    def erased_after(self, shipment_id: UUID, version: int) -> bool:
+        """Whether the personal data was erased after ``version``, by any process: what
+        was kept in memory from before must then not be shown (blocking I/O)."""
+
     def load_version_and_base(self, shipment_id: UUID, version: int) -> tuple[Shipment, int | None]:
         """The state at ``version`` and the version its write was merged from (blocking I/O)."""

@@ -25,7 +25,7 @@ from projections.shipment_document import shipment_document
 Requested = tuple[ShipmentDetails, Status | None]
 """The details a write asks for, and the status (None: unchanged)."""
 
-SERVER_OWNED = ("id", "eTag", "version", "createdAt", "updatedAt")
+SERVER_OWNED = ("id", "eTag", "version", "createdAt", "updatedAt", "personalDataErasedAt")
 
 
 class InvalidInput(Exception):
@@ -195,7 +195,7 @@ def patched(patch: dict[str, Any], current: dict[str, Any]) -> Requested:
     """What a merge patch asks for, applied to the ``current`` representation."""
     merged: dict[str, Any] = apply_merge_patch(current, patch)
     check_server_owned(merged, current)
-    return to_domain(validate_write(merged))
+    return requested_keeping_erased(merged, current)
 
 
 def edit_of(base: Shipment, body: dict[str, Any]) -> Edit:
@@ -207,3 +207,35 @@ def edit_of(base: Shipment, body: dict[str, Any]) -> Edit:
     check_server_owned(body, shipment_document(base))
     values, status = requested_values(validate_write(body))
     return Edit.between(base.details, base.status, values, status)
+
+
+_ADDRESS_FIELDS = {"pickupAddress": "pickup_address", "destinationAddress": "destination_address"}
+
+
+def requested_keeping_erased(
+    merged: dict[str, Any], current: dict[str, Any]
+) -> tuple[ShipmentDetails, Status | None]:
+    """``to_domain(validate_write(merged))``, where an erased address (``{"state"}`` alone,
+    what an erasure left) that the write leaves as it is stays as it is.
+
+    A merge patch is applied to the current representation, so after an erasure
+    every patch carries the erased address along; it is not a client's address to
+    validate, and the write must not be refused for it. Sent by a client in any
+    other shape, an address is validated as ever.
+    """
+    kept = {
+        name: value
+        for name in _ADDRESS_FIELDS
+        if isinstance(value := merged.get(name), dict)
+        and set(value) == {"state"}
+        and value == current.get(name)
+    }
+    details, status = to_domain(validate_write({**merged, **dict.fromkeys(kept)}))
+    if kept:
+        details = details.with_changes(
+            {
+                _ADDRESS_FIELDS[name]: Address.restore(state=value["state"])
+                for name, value in kept.items()
+            }
+        )
+    return details, status

@@ -46,6 +46,7 @@ from application.write_commands import (
     BodyRefusal,
     Condition,
     CreateShipment,
+    ErasePersonalData,
     Invalid,
     NotFound,
     PreconditionMissing,
@@ -211,6 +212,25 @@ class ShipmentWrites:
                 return await self._result(merged, stale_base=command.expected)
         return await self._refuse(conflict, command.expected, stale)
 
+    async def erase_personal_data(self, command: ErasePersonalData) -> WriteResult:
+        """Append ``PersonalDataErased``; the store destroys the shipment's keys and scrubs
+        its view row in the same transaction (``infrastructure.sealed_appends``)."""
+        shipment_id, author = command.shipment_id, command.author
+
+        def decide(current: Shipment | None) -> Shipment:
+            if current is None:
+                raise ShipmentNotFound(shipment_id)
+            _check_expected(current, command.expected)
+            current.erase_personal_data(author.actor, author.request_id)
+            return current
+
+        outcome = await self._execute(WriteCommand(shipment_id, decide))
+        conflict = outcome.error
+        if isinstance(conflict, VersionConflict) and conflict.since is not None:
+            stale = StaleWrites(self._streams, self._execute, self._stream_reads)
+            return await self._refuse(conflict, command.expected, stale)
+        return await self._result(outcome)
+
     def _stale_before_queueing(self, command: ReviseShipment) -> VersionConflict | None:
         """The conflict of an ``If-Match`` that names only versions older than one committed.
 
@@ -307,7 +327,11 @@ def _check_conditions(shipment: Shipment, command: ReviseShipment) -> None:
     """No ``If-Match``: required. A stale one: ``VersionConflict`` naming the version the
     writer read (the newest of this shipment it names; 0 for none)."""
     _check_unless(shipment, command.unless)
-    expected = command.expected
+    _check_expected(shipment, command.expected)
+
+
+def _check_expected(shipment: Shipment, expected: Condition | None) -> None:
+    """``If-Match`` is required and must name the current version (``*`` names any)."""
     if expected is None:
         raise PreconditionRequired(shipment.id, shipment.version)
     if not expected.names(shipment.version):

@@ -96,14 +96,28 @@ def read_changes(
     it lately (``RecentStates``), else read from the stream (snapshot, events).
     """
     count = up_to - after if limit is None else min(limit, up_to - after)
-    start = service.recent_state(shipment_id, after) if after > 0 else None
-    page = read_steps(service, shipment_id, after, min(count, MAX_PAGE_SIZE), start)
-    base, steps = page.start, list(page.steps)
-    while len(steps) < count and page.next_after is not None:
-        size = min(count - len(steps), MAX_PAGE_SIZE)
-        page = read_steps(service, shipment_id, page.next_after, size, page.end)
-        steps += page.steps
-    return ChangesRead(after, up_to, base, steps, page.end)
+
+    def read(start: Shipment | None) -> ChangesRead:
+        page = read_steps(service, shipment_id, after, min(count, MAX_PAGE_SIZE), start)
+        base, steps = page.start, list(page.steps)
+        while len(steps) < count and page.next_after is not None:
+            size = min(count - len(steps), MAX_PAGE_SIZE)
+            page = read_steps(service, shipment_id, page.next_after, size, page.end)
+            steps += page.steps
+        return ChangesRead(after, up_to, base, steps, page.end)
+
+    kept = service.recent_state(shipment_id, after) if after > 0 else None
+    changes = read(kept)
+    if kept is not None and erased_in(changes.steps):
+        # The state kept in memory predates an erasure (made by another process; this
+        # one forgets what it kept when it erases): never shown, so read it again.
+        changes = read(None)
+    return changes
+
+
+def erased_in(steps: list[Step]) -> bool:
+    """Whether one of ``steps`` erased the personal data."""
+    return any(isinstance(step.event, Shipment.PersonalDataErased) for step in steps)
 
 
 def kept_changes(
@@ -248,10 +262,12 @@ class StaleWrites:
         kept = kept_changes(
             self._service, conflict.shipment_id, after, conflict.current_version, limit
         )
-        if kept is not None:
-            return kept
         key = (conflict.shipment_id, after, conflict.current_version, limit)
-        read = self._stream_reads.get(key)
+        read = kept if kept is not None else self._stream_reads.get(key)
+        if read is not None and await run_sync(
+            self._service.erased_after, conflict.shipment_id, after
+        ):
+            read = None  # kept before an erasure (perhaps another process's): read again
         if read is None:
             read = await run_sync(
                 read_changes,

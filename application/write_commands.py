@@ -94,6 +94,18 @@ class ReviseShipment:
 
 
 @dataclass(frozen=True)
+class ErasePersonalData:
+    """Forget one shipment's personal data (crypto-shredding: its keys are destroyed).
+
+    ``expected``: ``If-Match`` (``*`` allowed; None: answered 428), as for a revision.
+    """
+
+    shipment_id: UUID
+    author: Author
+    expected: Condition | None = None
+
+
+@dataclass(frozen=True)
 class Written:
     """Accepted and appended: the shipment at its new version."""
 

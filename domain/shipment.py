@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.details import DETAIL_FIELDS, ShipmentDetails
 from domain.errors import IllegalTransition, ShipmentClosed
 from domain.merging import Edit, MergeConflict
+from domain.personal_data import erased_details
 from domain.values import Status
 
 
@@ -19,6 +21,10 @@ class Shipment(Aggregate):
     Each event carries who caused it (``actor``) and the request that carried it
     (``request_id``), so the stream is its own audit trail.
     """
+
+    # When the personal data was last erased (None: never). A class default, so
+    # states restored from snapshots taken before erasure existed read None.
+    personal_data_erased_at: datetime | None = None
 
     @event("Created")
     def __init__(self, details: ShipmentDetails, actor: str, request_id: str | None) -> None:
@@ -104,6 +110,26 @@ class Shipment(Aggregate):
             return False
         details, status = edit.onto(self.details)
         return self.revise(details, status, actor, request_id, based_on)
+
+    def erase_personal_data(self, actor: str, request_id: str | None) -> None:
+        """Forget the personal data (GDPR art. 17): always recorded, whatever the status.
+
+        The event records no value: the stores make every value recorded before it
+        unreadable (crypto-shredding, ``infrastructure.personal_data_sealing``), and
+        the state keeps only what ``domain.personal_data`` says survives.
+        """
+        self.trigger_event(self.PersonalDataErased, actor=actor, request_id=request_id)
+
+    class PersonalDataErased(Aggregate.Event):
+        """The shipment's personal data was erased, by ``actor`` in request ``request_id``."""
+
+        actor: str
+        request_id: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            shipment = cast(Shipment, aggregate)
+            shipment.details = erased_details(shipment.details)
+            shipment.personal_data_erased_at = self.timestamp
 
     class StatusChanged(Aggregate.Event):
         """Only the status moved.

@@ -45,8 +45,7 @@ class ChangeFeed:
             notifications = self._store.recorder.select_notifications(
                 start=after, limit=limit + 1, inclusive_of_start=False
             )
-        entries = [
-            FeedEntry(notification.id, self._store.mapper.to_domain_event(notification))
-            for notification in notifications[:limit]
-        ]
+        page = notifications[:limit]
+        events = self._store.mapper.to_domain_events(page)  # one key lookup for the page
+        entries = [FeedEntry(n.id, event) for n, event in zip(page, events, strict=True)]
         return FeedPage(entries, has_more=len(notifications) > limit)

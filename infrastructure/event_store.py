@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.application import Application, ProjectorFunction, project_aggregate
+from eventsourcing.persistence import EventStore, InfrastructureFactory, JSONTranscoder
+from eventsourcing.sqlite import SQLiteConnectionPool
+from eventsourcing.utils import Environment
 
 from domain.shipment import Shipment
 from infrastructure.database_url import DatabaseTarget, parse_database_url
+from infrastructure.master_key import MasterKey, resolve_master_key
+from infrastructure.personal_data_keys import KeyRing, key_table_of
+from infrastructure.personal_data_sealing import OpeningEventStore, SealingMapper
 from infrastructure.recorders import (
     MAX_POSITION,
     PostgresShipmentRecorder,
@@ -36,7 +41,10 @@ class ShipmentStore(Application[UUID]):
         )
         # Instance attribute on purpose: the interval is a setting, not a constant.
         self.snapshotting_intervals = {Shipment: settings.snapshot_interval}  # type: ignore[misc]
+        # Resolved before the library builds its mapper (``construct_mapper``), which seals with it.
+        self.master_key: MasterKey = resolve_master_key(settings, self.target)
         super().__init__(env=library_env(settings, self.target))
+        self.mapper.keys.verify_master_key()
         if self.target.dialect == "sqlite":
             # The library's SQLite factory reads no pool size from its environment;
             # its default (5) is below the server's thread pool, and every request
@@ -45,9 +53,55 @@ class ShipmentStore(Application[UUID]):
             pool.pool_size = settings.pool_size
             pool.max_overflow = settings.pool_max_overflow
 
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        factory = super().construct_factory(env)
+        datastore = getattr(factory, "datastore", None)
+        if datastore is not None and isinstance(datastore.pool, SQLiteConnectionPool):
+            _zero_freed_pages(datastore.pool)
+        return factory
+
+    def construct_mapper(self) -> SealingMapper:
+        datastore = self.factory.datastore  # type: ignore[attr-defined]
+        table = key_table_of(datastore, create_table=self.settings.create_tables)
+        return SealingMapper(self.construct_transcoder(), KeyRing(self.master_key, table))
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        return OpeningEventStore(self.mapper, self.recorder)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        return OpeningEventStore(self.mapper, self.factory.aggregate_recorder(purpose="snapshots"))
+
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+    ) -> None:
+        """The library's snapshot, sealed under the key the state's values were sealed with.
+
+        The keys are read before and after the state: when they differ, an erasure
+        (and perhaps new data under a new key) came in between, and the snapshot is
+        not taken (it only saves reading). Otherwise a later erasure destroys the
+        key it is sealed with, as it does for the events.
+        """
+        mapper = self.mapper
+        before = mapper.keys.of_shipment(aggregate_id)
+        aggregate = self.repository.get(
+            aggregate_id, version=version, projector_func=projector_func
+        )
+        snapshot = Shipment.Snapshot.take(aggregate)
+        after = mapper.keys.of_shipment(aggregate_id)
+        if before != after or (mapper.needs_key(snapshot) and not after):
+            return
+        assert self.snapshots is not None
+        stored = mapper.seal(snapshot, after[0] if after else None)
+        self.snapshots.recorder.insert_events([stored])
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+
+    mapper: SealingMapper
 
     @property
     def dialect(self) -> str:
@@ -80,3 +134,17 @@ def library_env(settings: Settings, target: DatabaseTarget) -> dict[str, str]:
         env["POSTGRES_POOL_SIZE"] = str(settings.pool_size)
         env["POSTGRES_MAX_OVERFLOW"] = str(settings.pool_max_overflow)
     return env
+
+
+def _zero_freed_pages(pool: SQLiteConnectionPool) -> None:
+    """Every connection of the pool with ``secure_delete`` on: SQLite then overwrites what
+    an update or delete frees (an old view document, a destroyed key) with zeros, so no
+    erased value lingers in the file's free space."""
+    create = pool._create_connection
+
+    def create_zeroing() -> Any:
+        connection = create()
+        connection._sqlite_conn.execute("PRAGMA secure_delete = ON")
+        return connection
+
+    pool._create_connection = create_zeroing  # type: ignore[method-assign]

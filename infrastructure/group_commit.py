@@ -59,6 +59,7 @@ from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.idempotency import IdempotencyLedger
 from infrastructure.newest_versions import NewestVersions
 from infrastructure.recent_states import RecentStates
+from infrastructure.sealed_appends import SealedAppends, SealedBatch
 from infrastructure.store_retries import RETRY_WAIT_SECONDS, TIMED_OUT
 from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
 
@@ -112,6 +113,9 @@ class GroupCommitter:
         # The newest committed version of each shipment this process has seen, so a tag
         # older than it is refused before it queues here (see ``newest_versions``).
         self.newest = NewestVersions(max(1, recent_states_size))
+        # Personal values sealed under each shipment's key, kept or destroyed in the batch's
+        # transaction (``sealed_appends``).
+        self._sealing = SealedAppends(store.mapper, recent_states_size)
         self._queue: deque[_Queued] = deque()
         self._condition = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -174,7 +178,7 @@ class GroupCommitter:
         reconnected = False
         while True:
             try:
-                decided = self._attempt(commands, streams)
+                decided, sealed = self._attempt(commands, streams)
             except _StreamsWithoutRows as missing:
                 for shipment_id in missing.shipment_ids:
                     streams[shipment_id] = self._stream_state(shipment_id)
@@ -202,14 +206,17 @@ class GroupCommitter:
                 continue
             break
         self._session.committed()
+        self._sealing.committed(sealed)
         self.recent.keep(decided.accepted)
+        for shipment_id, version in sealed.erased_at.items():
+            self.recent.forget_before(shipment_id, version)
         self.newest.note((kept.state.id, kept.state.version) for kept in decided.accepted)
         _tell(batch, decided.outcomes)
         self._take_snapshots(decided.events)
 
     def _attempt(
         self, commands: list[WriteCommand], streams: dict[UUID, Shipment | None]
-    ) -> DecidedBatch:
+    ) -> tuple[DecidedBatch, SealedBatch]:
         """One transaction deciding and appending the whole batch (rolled back if it raises)."""
         keys = [command.claim.ledger_key for command in commands if command.claim is not None]
         shipment_ids = sorted({c.shipment_id for c in commands if c.shipment_id is not None})
@@ -226,13 +233,13 @@ class GroupCommitter:
             decided = decide_batch(
                 commands, states, records, self._projections, self._ledger.record
             )
-            mapper = self._store.mapper
+            sealed = self._sealing.seal(cursor, decided.events)
             self._session.write(
                 cursor,
-                [*expired, *grouped_by_sql(decided.statements)],
-                [mapper.to_stored_event(event) for event in decided.events],
+                [*expired, *grouped_by_sql(decided.statements), *sealed.statements],
+                sealed.stored_events,
             )
-        return decided
+        return decided, sealed
 
     def _state(
         self,

@@ -48,6 +48,13 @@ class RecentStates:
             while len(self._states) > self._size:
                 self._states.popitem(last=False)
 
+    def forget_before(self, shipment_id: UUID, version: int) -> None:
+        """Forget the states of ``shipment_id`` older than ``version`` (its personal data was
+        erased there: what was kept from before must never be shown again)."""
+        with self._lock:
+            for key in [k for k in self._states if k[0] == shipment_id and k[1] < version]:
+                del self._states[key]
+
     def kept(self, shipment_id: UUID, version: int) -> Shipment | None:
         """The kept state itself, not a copy: for readers that never change it.
 

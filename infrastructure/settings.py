@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     tokens_file: Path | None = Field(
         default=None,
         description="Keep API token hashes in this JSON file instead of the database.",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="The key that wraps every shipment's personal-data key: 32 random bytes, "
+        "base64 (``shipments master-key`` prints a new one). Takes precedence over the file.",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the master key (base64). Unset, with no master key either: "
+        "a SQLite store keeps a generated one beside its file (``serve`` allows that on "
+        "loopback only); PostgreSQL needs one.",
     )
     require_auth: bool = Field(
         default=False,

@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from domain.details import ShipmentDetails
 from domain.shipment import Shipment
 from domain.values import Status
+from infrastructure.erasure_marks import ErasureMarks
 from infrastructure.errors import ShipmentNotFound, VersionConflict
 from infrastructure.errors import store_errors as _store_errors
 from infrastructure.event_store import MAX_POSITION, ShipmentStore
@@ -43,6 +44,7 @@ class ShipmentService:
         self.store = store
         self.ledger = ledger
         self._committer = committer
+        self._erasures = ErasureMarks(store.shipment_recorder)
 
     def submit(self, command: WriteCommand, notify: Notify) -> None:
         """Queue a write; ``notify`` gets its outcome on the committer's thread (see ``Notify``)."""
@@ -103,6 +105,12 @@ class ShipmentService:
         if exact and shipment.version != version:
             raise ShipmentNotFound(shipment_id, version)
         return shipment
+
+    def erased_after(self, shipment_id: UUID, version: int) -> bool:
+        """Whether the personal data was erased after ``version`` (what memory kept from
+        before must then not be shown: see ``infrastructure.erasure_marks``)."""
+        with _store_errors():
+            return self._erasures.erased_after(shipment_id, version)
 
     def recent_state(self, shipment_id: UUID, version: int) -> Shipment | None:
         """The state at ``version`` if this process wrote it lately (a copy), else None."""

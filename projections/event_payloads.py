@@ -14,15 +14,25 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from domain.personal_data import ERASED_FIELDS_ATTRIBUTE
 from domain.values import Address
 from projections.shipment_document import address_document, format_timestamp
 
 # The library's own attributes of every event: shown elsewhere or internal.
-_BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+_BOOKKEEPING = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        ERASED_FIELDS_ATTRIBUTE,
+    }
+)
 
 
 def event_type(event: Any) -> str:
-    """The event's name as clients see it: ``Created``, ``Revised``, ``StatusChanged``."""
+    """The event's name as clients see it: ``Created``, ``Revised``, ``StatusChanged``,
+    ``PersonalDataErased``."""
     return type(event).__name__
 
 

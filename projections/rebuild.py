@@ -198,8 +198,8 @@ class _Replayer:
         return self.position
 
     def _prepare(self, page: Sequence[Notification]) -> PreparedBatch:
-        for notification in page:
-            event = self.store.mapper.to_domain_event(notification)
+        events = self.store.mapper.to_domain_events(page)  # one key lookup for the page
+        for notification, event in zip(page, events, strict=True):
             self._projection.process_event(
                 event, Tracking(self.shadow.tracking_name, notification.id)
             )

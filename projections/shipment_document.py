@@ -15,6 +15,7 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.utils import get_topic
 
 from domain.details import ShipmentDetails
+from domain.personal_data import is_erased_address
 from domain.shipment import Shipment
 from domain.values import Address, ShipmentType, Status
 from projections.version_tags import encode_tag
@@ -32,6 +33,8 @@ def address_document(address: Address | None) -> dict[str, Any] | None:
     """An address in the API's camelCase."""
     if address is None:
         return None
+    if is_erased_address(address):
+        return {"state": address.state}
     # Attribute by attribute: ``dataclasses.asdict`` deep-copies, and this runs for
     # every row a projection rebuild writes.
     return {
@@ -60,6 +63,7 @@ def shipment_document(shipment: Shipment) -> dict[str, Any]:
         "customerRemarks": details.customer_remarks,
         "createdAt": format_timestamp(shipment.created_on),
         "updatedAt": format_timestamp(shipment.modified_on),
+        "personalDataErasedAt": _timestamp(shipment.personal_data_erased_at),
     }
 
 
@@ -75,6 +79,10 @@ def document_of(shipment: Shipment, encoded: bytes | None) -> dict[str, Any]:
         return shipment_document(shipment)
     document: dict[str, Any] = orjson.loads(encoded)
     return document
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    return None if value is None else format_timestamp(value)
 
 
 def _date(value: Any) -> str | None:
@@ -102,6 +110,9 @@ def restore_shipment(version: int, document: bytes) -> Shipment:
         customer_remarks=fields["customerRemarks"],
     )
     modified_on = datetime.fromisoformat(fields["updatedAt"])
+    erased_at = fields.get(
+        "personalDataErasedAt"
+    )  # absent from rows written before erasure existed
     snapshot = Snapshot(
         originator_id=UUID(fields["id"]),
         originator_version=version,
@@ -112,6 +123,9 @@ def restore_shipment(version: int, document: bytes) -> Shipment:
             "_modified_on": modified_on,
             "details": details,
             "status": Status(fields["status"]),
+            "personal_data_erased_at": None
+            if erased_at is None
+            else datetime.fromisoformat(erased_at),
         },
     )
     return cast(Shipment, snapshot.mutate(None))
@@ -125,9 +139,11 @@ def _restore_address(fields: dict[str, Any] | None) -> Address | None:
     if fields is None:
         return None
     return Address.restore(
-        street_address1=fields["streetAddress1"],
-        street_address2=fields["streetAddress2"],
-        city=fields["city"],
+        street_address1=fields.get(
+            "streetAddress1"
+        ),  # absent when erased: see ``address_document``
+        street_address2=fields.get("streetAddress2"),
+        city=fields.get("city"),
         state=fields["state"],
-        postal_code=fields["postalCode"],
+        postal_code=fields.get("postalCode"),
     )

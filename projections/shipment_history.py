@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from domain.personal_data import erased_fields
 from domain.shipment import Shipment
 from infrastructure.stream_reader import StreamPages, StreamReader
-from projections.event_payloads import event_type
+from projections.event_payloads import event_type, public_name
 from projections.shipment_document import format_timestamp, shipment_document
 
 # Server-owned fields that every event moves (or none does): not changes a user made.
@@ -41,14 +42,19 @@ class Step:
     def changes(self) -> dict[str, dict[str, Any]]:
         """``{field: {"from": …, "to": …}}`` for each public field the event set.
 
-        The creating event shows every field it set (non-null) as from null.
+        The creating event shows every field it set (non-null) as from null. A
+        personal field the event set whose values were erased since reads
+        ``{"from": null, "to": null, "erased": true}``.
         """
         before = self.before or {}
-        return {
+        changes: dict[str, dict[str, Any]] = {
             name: {"from": before.get(name), "to": value}
             for name, value in self.after.items()
             if name not in _BOOKKEEPING_FIELDS and before.get(name) != value
         }
+        for name in sorted(erased_fields(self.event)):
+            changes[public_name(name)] = {"from": None, "to": None, "erased": True}
+        return changes
 
     def history_item(self) -> dict[str, Any]:
         """One item of ``/history``."""

@@ -80,14 +80,16 @@ class LockedReads:
         """The shipment's state at ``version``, folded from its first event."""
         self._cursor.execute(self._stream_sql, (self._id(shipment_id), version))
         state: Any = None
-        for row in self._cursor.fetchall():
-            stored = StoredEvent(
+        stored = [
+            StoredEvent(
                 originator_id=_uuid(row["originator_id"]),
                 originator_version=row["originator_version"],
                 topic=row["topic"],
                 state=bytes(row["state"]),
             )
-            event: Any = self._store.mapper.to_domain_event(stored)
+            for row in self._cursor.fetchall()
+        ]
+        for event in self._store.mapper.to_domain_events(stored):
             state = event.mutate(state)
         return cast(Shipment, state)
 

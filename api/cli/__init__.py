@@ -8,7 +8,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator, Sequence
 
-from api.cli import auth, history, openapi, projections, replay, serve, tokens, verify
+from api.cli import (
+    auth,
+    encrypt_personal_data,
+    history,
+    master_key,
+    openapi,
+    projections,
+    replay,
+    serve,
+    tokens,
+    verify,
+)
 from api.cli.store_opening import STORE_HELP
 
 DESCRIPTION = """\
@@ -18,10 +29,21 @@ Every command says which store it opened (on stderr); the ones that only read
 never create one."""
 
 # Commands that never open the store (the others' --help says how it is chosen).
-STORELESS_COMMANDS = frozenset(("openapi",))
+STORELESS_COMMANDS = frozenset(("openapi", "master-key"))
 
 # Each module adds its own sub-command; add new ones to this tuple.
-COMMAND_MODULES = (serve, replay, history, tokens, auth, projections, verify, openapi)
+COMMAND_MODULES = (
+    serve,
+    replay,
+    history,
+    tokens,
+    auth,
+    projections,
+    verify,
+    openapi,
+    master_key,
+    encrypt_personal_data,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from infrastructure.database_url import UnsupportedDatabaseUrl, parse_database_url
+from infrastructure.master_key import MasterKey, MasterKeyProblem
 from infrastructure.settings import Settings
 from infrastructure.token_store import open_token_store
 
@@ -26,6 +27,30 @@ shipments: This is allowed on loopback only, for local development. To turn
 shipments: authentication on:  shipments tokens add NAME --role admin
 shipments: ******************************************************************
 """
+REFUSE_NO_MASTER_KEY = (
+    "shipments: refusing to serve on {host} without a master key: personal data is stored "
+    "sealed under keys it wraps.\n"
+    "  Make one (keep it safe, apart from the database):  shipments master-key\n"
+    "  then set SHIPMENTS_MASTER_KEY to it (or SHIPMENTS_MASTER_KEY_FILE to a file holding it);\n"
+    "  or, for local development only, listen on loopback:  --host 127.0.0.1"
+)
+NOTE_GENERATED_KEY = (
+    "shipments: generated a master key for personal data into {source} (local development "
+    "only). Keep it with the store: without it no address or remark can be read again."
+)
+
+
+def master_key_refusal(settings: Settings, host: str) -> str | None:
+    """Why the server must not start for lack of a configured master key (None: it may)."""
+    configured = settings.master_key is not None or settings.master_key_file is not None
+    if configured or is_loopback(host):
+        return None
+    return REFUSE_NO_MASTER_KEY.format(host=host)
+
+
+def master_key_note(key: MasterKey) -> str | None:
+    """What to say at start about a master key generated just now."""
+    return NOTE_GENERATED_KEY.format(source=key.source) if key.generated else None
 
 
 def is_loopback(host: str) -> bool:
@@ -73,9 +98,20 @@ def run(arguments: argparse.Namespace) -> int:
     except UnsupportedDatabaseUrl as error:
         print(f"shipments: {error}", file=sys.stderr)
         return 2
+    refusal = master_key_refusal(settings, arguments.host)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     # Create the tables once, here, so that several workers starting together
     # never race on CREATE TABLE; the workers then skip it.
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except MasterKeyProblem as problem:
+        print(f"shipments: refusing to start: {problem}", file=sys.stderr)
+        return 2
+    note = master_key_note(services.store.master_key)
+    if note is not None:
+        print(note, file=sys.stderr)
     try:
         tokens = open_token_store(
             settings.tokens_file,

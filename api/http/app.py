@@ -14,7 +14,15 @@ from api.http.allowed_methods import install_allow_header
 from api.http.openapi_document import openapi_document
 from api.http.problem_pages import router as problem_pages
 from api.http.problems import install_problem_handlers
-from api.http.routers import events, health, history, metrics, shipment_list, shipments
+from api.http.routers import (
+    events,
+    health,
+    history,
+    metrics,
+    personal_data,
+    shipment_list,
+    shipments,
+)
 from api.plumbing.access_log import AccessLog, configure_logging
 from api.plumbing.auth import build_authenticator
 from api.plumbing.cors import CrossOrigin, cross_origin_options
@@ -88,6 +96,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(shipments.router)
     app.include_router(shipment_list.router)
     app.include_router(history.router)
+    app.include_router(personal_data.router)
     app.include_router(events.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

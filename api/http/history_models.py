@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 _OUTPUT = ConfigDict(populate_by_name=True)
 
-EventType = Literal["Created", "Revised", "StatusChanged"]
+EventType = Literal["Created", "Revised", "StatusChanged", "PersonalDataErased"]
 
 
 class FieldChange(BaseModel):
@@ -22,6 +22,11 @@ class FieldChange(BaseModel):
 
     from_: Any = Field(alias="from", description="null when the event created the shipment")
     to: Any
+    erased: bool | None = Field(
+        default=None,
+        description="true when the event changed this personal field but its values were "
+        "erased since (from and to are then null); absent otherwise",
+    )
 
 
 class HistoryItem(BaseModel):

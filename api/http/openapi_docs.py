@@ -69,6 +69,7 @@ EXAMPLE_SHIPMENT = {
     "customerRemarks": None,
     "createdAt": "2020-05-01T18:56:13.369174Z",
     "updatedAt": "2020-05-02T09:12:44.001200Z",
+    "personalDataErasedAt": None,
 }
 EXAMPLE_CONFLICT = {
     "type": "/problems/version-conflict",

@@ -99,6 +99,14 @@ class AddressOut(BaseModel):
     postal_code: str
 
 
+class ErasedAddressOut(BaseModel):
+    """What an erasure leaves of an address: its state alone."""
+
+    model_config = _OUTPUT
+
+    state: str
+
+
 class ShipmentOut(BaseModel):
     """The full representation of a shipment at one version."""
 
@@ -111,12 +119,16 @@ class ShipmentOut(BaseModel):
     shipment_type: ShipmentType
     requested_pickup_date: date | None
     delivery_date: date | None
-    pickup_address: AddressOut | None
-    destination_address: AddressOut | None
+    pickup_address: AddressOut | ErasedAddressOut | None
+    destination_address: AddressOut | ErasedAddressOut | None
     weight_lbs: int | None
     customer_remarks: str | None
     created_at: str = Field(description="RFC 3339, UTC")
     updated_at: str = Field(description="RFC 3339, UTC")
+    personal_data_erased_at: str | None = Field(
+        description="RFC 3339, UTC: when the personal data (addresses but their state, "
+        "remarks) was last erased; null when never"
+    )
 
 
 class Health(BaseModel):

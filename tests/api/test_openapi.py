@@ -158,6 +158,7 @@ OPERATION_IDS = {
     ("patch", ITEM): "patchShipment",
     ("get", ITEM + "/history"): "getShipmentHistory",
     ("get", ITEM + "/versions/{version}"): "getShipmentVersion",
+    ("delete", ITEM + "/personal-data"): "erasePersonalData",
     ("get", "/v1/events"): "listEvents",
     ("get", "/v1/events/stream"): "streamEvents",
     ("get", "/healthz"): "getHealth",
@@ -175,9 +176,13 @@ def test_every_operation_has_its_stable_readable_operation_id(spec: dict[str, An
     assert found == OPERATION_IDS
 
 
-@pytest.mark.parametrize("method", ["put", "patch"])
-def test_if_match_is_required_on_conditional_writes(spec: dict[str, Any], method: str) -> None:
-    assert header_names(spec["paths"][ITEM][method])["If-Match"]["required"] is True
+@pytest.mark.parametrize(
+    ("method", "path"), [("put", ITEM), ("patch", ITEM), ("delete", ITEM + "/personal-data")]
+)
+def test_if_match_is_required_on_conditional_writes(
+    spec: dict[str, Any], method: str, path: str
+) -> None:
+    assert header_names(spec["paths"][path][method])["If-Match"]["required"] is True
 
 
 def test_idempotency_key_is_documented_as_the_server_checks_it(spec: dict[str, Any]) -> None:

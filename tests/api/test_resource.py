@@ -28,6 +28,7 @@ REPRESENTATION_FIELDS = {
     "customerRemarks",
     "createdAt",
     "updatedAt",
+    "personalDataErasedAt",
 }
 ADDRESS_FIELDS = {"streetAddress1", "streetAddress2", "city", "state", "postalCode"}
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")

@@ -23,6 +23,7 @@ from application.write_commands import (
     BodyRefusal,
     Condition,
     CreateShipment,
+    ErasePersonalData,
     Invalid,
     NotFound,
     PreconditionMissing,
@@ -277,3 +278,17 @@ def test_what_changed_is_the_same_read_from_memory_or_from_the_stream() -> None:
         assert isinstance(result, Stale) and result.changes is not None
         answers.append([{**item, "recordedAt": None} for item in result.changes.items])
     assert answers[0] == answers[1]
+
+
+def test_an_erasure_is_a_write_with_the_same_preconditions(writes: ShipmentWrites) -> None:
+    shipment_id = created(writes, {**NEW, "customerRemarks": "call Jo at 555-0100"})
+    patch(writes, shipment_id, {"weightLbs": 10}, at(1))
+
+    missing = run(writes.erase_personal_data(ErasePersonalData(shipment_id, ALICE)))
+    stale = run(writes.erase_personal_data(ErasePersonalData(shipment_id, ALICE, at(1))))
+    erased = run(writes.erase_personal_data(ErasePersonalData(shipment_id, ALICE, at(2))))
+
+    assert missing == PreconditionMissing(shipment_id, 2)
+    assert isinstance(stale, Stale) and stale.reason == "changed"
+    assert isinstance(erased, Written) and erased.shipment.version == 3
+    assert erased.shipment.details.customer_remarks is None

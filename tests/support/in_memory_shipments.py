@@ -90,6 +90,11 @@ class InMemoryShipments:
             later = events[after : after + limit + 1]
         return StreamPage(start, later[:limit], has_more=len(later) > limit)
 
+    def erased_after(self, shipment_id: UUID, version: int) -> bool:
+        with self._lock:
+            later = self.events.get(shipment_id, [])[version:]
+        return any(isinstance(event, Shipment.PersonalDataErased) for event in later)
+
     def load_version_and_base(self, shipment_id: UUID, version: int) -> tuple[Shipment, int | None]:
         with self._lock:
             states = self._states.get(shipment_id, [])

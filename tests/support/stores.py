@@ -15,6 +15,11 @@ from functools import cache
 import psycopg
 import pytest
 
+# The master key every test store's personal-data keys are wrapped with (PostgreSQL has no
+# file to keep a generated one beside; servers the tests start inherit it).
+TEST_MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc="
+os.environ.setdefault("SHIPMENTS_MASTER_KEY", TEST_MASTER_KEY)
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "SHIPMENTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -24,6 +24,11 @@ export function canWrite() {
   return identity !== null && (identity.role === "writer" || identity.role === "admin");
 }
 
+/** Whether the caller may erase personal data (admins only). */
+export function canErase() {
+  return identity !== null && identity.role === "admin";
+}
+
 /**
  * Learn who the caller is (``/ui/whoami``); while the service answers 401, ask
  * for a token and try again with it.

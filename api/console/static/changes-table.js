@@ -33,13 +33,18 @@ export function changesTable(changes, { caption, highlight = [] } = {}) {
             "tr",
             { "data-field": name, class: highlight.includes(name) ? "overlap" : null },
             h("th", { scope: "row" }, fieldLabel(name), " ", h("code", { class: "api-name" }, name)),
-            h("td", { class: "from" }, valueElement(changes[name].from)),
-            h("td", { class: "to" }, valueElement(changes[name].to)),
+            h("td", { class: "from" }, changeValue(changes[name], "from")),
+            h("td", { class: "to" }, changeValue(changes[name], "to")),
           ),
         ),
       ),
     ),
   );
+}
+
+/** One side of a change: its value, or "erased" when the personal data was erased since. */
+function changeValue(change, side) {
+  return change.erased ? h("span", { class: "none erased" }, "erased") : valueElement(change[side]);
 }
 
 /** "by writer-1 · request abc-123" facts of one history item, as a description list. */

@@ -55,6 +55,7 @@ export function isAddressField(name) {
 export function formatValue(value) {
   if (value === null || value === undefined) return "";
   if (typeof value === "object") {
+    if (Object.keys(value).length === 1 && "state" in value) return `(erased), ${value.state}`;
     const { streetAddress1, streetAddress2, city, state, postalCode } = value;
     return [streetAddress1, streetAddress2, `${city || ""}, ${state || ""} ${postalCode || ""}`]
       .filter(Boolean)

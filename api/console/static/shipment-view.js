@@ -4,7 +4,7 @@
 // and ?compare=A,B for a comparison, so every view of the past can be linked to.
 
 import { ApiError, describeError, query, request, shipmentPath } from "./api.js";
-import { canWrite, currentIdentity } from "./auth.js";
+import { canErase, canWrite, currentIdentity } from "./auth.js";
 import { h, link, replaceChildren, timeElement } from "./dom.js";
 import { editForm } from "./edit-form.js";
 import { onFeedEvent } from "./feed.js";
@@ -75,6 +75,7 @@ export function renderShipment(main, id, params) {
     try {
       await loadCurrent();
       await history.loadRecent(current.version);
+      if (current.personalDataErasedAt) await loadCurrent(); // the note names who erased
     } catch (error) {
       const text =
         error instanceof ApiError && error.status === 404
@@ -105,6 +106,48 @@ export function renderShipment(main, id, params) {
       h("span", { class: `badge status-${current.status}` }, current.status),
       ` ${current.shipmentType} · current version ${current.version} · updated `,
       timeElement(current.updatedAt),
+      erasureNote(),
+    );
+  }
+
+  /** "personal data erased on … by …" while the shipment's personal data is erased. */
+  function erasureNote() {
+    if (!current.personalDataErasedAt) return null;
+    const erasures = history.itemsAfter(history.lowest - 1).filter((i) => i.type === "PersonalDataErased");
+    const last = erasures[erasures.length - 1];
+    return h(
+      "span",
+      { class: "erasure-note" },
+      " · personal data erased on ",
+      timeElement(current.personalDataErasedAt),
+      last ? ` by ${last.actor ?? "unknown"}` : "",
+    );
+  }
+
+  /** For admins: erase the personal data, after a confirmation. */
+  function eraseButton() {
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "danger erase-personal-data",
+        onclick: async () => {
+          const question =
+            "Erase this shipment's personal data (addresses but their state, and remarks) " +
+            "from its whole history? This cannot be undone.";
+          if (!window.confirm(question)) return;
+          try {
+            await request(`${path}/personal-data`, {
+              method: "DELETE",
+              headers: { "If-Match": currentEtag },
+            });
+            await refresh();
+          } catch (error) {
+            showProblem(error);
+          }
+        },
+      },
+      "Erase personal data…",
     );
   }
 
@@ -257,7 +300,7 @@ export function renderShipment(main, id, params) {
         link(`/ui/shipments/${id}`, "back to the current state"),
         ".",
       );
-      replaceChildren(editArea, backToCurrent, form.element);
+      replaceChildren(editArea, backToCurrent, form.element, canErase() ? eraseButton() : null);
     }
     backToCurrent.hidden = showingCurrent;
     form.element.hidden = !showingCurrent;
@@ -274,6 +317,7 @@ export function renderShipment(main, id, params) {
       try {
         await loadCurrent();
         await history.catchUp();
+        if (current.personalDataErasedAt) await loadCurrent(); // the note names who erased
         timeline.render();
         travel.setLatest(current.version);
         travel.setInstants(history.itemsAfter(history.lowest - 1));

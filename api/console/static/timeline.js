@@ -83,6 +83,14 @@ function entry(shipmentId, item) {
         h("span", { class: `event-type event-${item.type}`, "data-type": item.type }, eventLabel(item.type)),
       ),
       eventFacts(item),
+      item.type === "PersonalDataErased"
+        ? h(
+            "p",
+            { class: "erasure-note" },
+            `Personal data erased on ${new Date(item.recordedAt).toLocaleString()} by ${item.actor ?? "unknown"}: `,
+            "the addresses (but their state) and remarks of every earlier version are gone.",
+          )
+        : null,
       changesTable(item.changes),
     ),
   );
