@@ -13,6 +13,8 @@ from infrastructure.append_sessions import (
     PostgresAppendSession,
     SQLiteAppendSession,
 )
+from infrastructure.delivery.administration import SubscriptionAdministration
+from infrastructure.delivery.subscription_store import SubscriptionStore
 from infrastructure.event_store import ShipmentStore
 from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyLedger
@@ -41,6 +43,7 @@ class Services:
     shipments: ShipmentService
     version_index: VersionIndex
     committer: GroupCommitter
+    subscriptions: SubscriptionAdministration
 
     def close(self) -> None:
         self.shipments.close()
@@ -65,6 +68,9 @@ def build_services(settings: Settings) -> Services:
         in_flight=settings.commits_in_flight if store.dialect == "postgres" else 1,
     )
     service = ShipmentService(store, ledger, committer)
+    subscriptions = SubscriptionStore(datastore)
+    if settings.create_tables:
+        subscriptions.create_tables()
     return Services(
         settings=settings,
         store=store,
@@ -72,6 +78,9 @@ def build_services(settings: Settings) -> Services:
         shipments=service,
         version_index=version_index,
         committer=committer,
+        subscriptions=SubscriptionAdministration(
+            subscriptions, store, allow_private=settings.webhook_allow_private
+        ),
     )
 
 

@@ -15,7 +15,15 @@ from api.http.allowed_methods import install_allow_header
 from api.http.openapi_document import openapi_document
 from api.http.problem_pages import router as problem_pages
 from api.http.problems import install_problem_handlers
-from api.http.routers import events, health, history, metrics, shipment_list, shipments
+from api.http.routers import (
+    events,
+    health,
+    history,
+    metrics,
+    shipment_list,
+    shipments,
+    subscriptions,
+)
 from api.plumbing.access_log import AccessLog, configure_logging
 from api.plumbing.auth import build_authenticator
 from api.plumbing.cors import cross_origin_layer
@@ -23,8 +31,10 @@ from api.plumbing.header_folding import ListHeaderFoldingMiddleware
 from api.plumbing.request_ids import RequestIdMiddleware
 from api.plumbing.request_metrics import ServiceMetrics
 from api.plumbing.request_observer import RequestObserverMiddleware
+from api.subscription_deliverer import start_deliverer
 from api.view_runners import start_view_runners
 from api.wiring import Services, build_services, open_document_reads
+from infrastructure.log_follower import LogFollower
 from infrastructure.settings import Settings
 
 API_DESCRIPTION = """
@@ -78,9 +88,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.authenticator = build_authenticator(settings, app.state.services)
         app.state.document_reads = await open_document_reads(app.state.services)
         runners = start_view_runners(app.state.services, settings, app.state.metrics)
+        app.state.log_follower = LogFollower(app.state.services.store).start()
+        app.state.deliverer = start_deliverer(app.state.services, settings, app.state.log_follower)
         try:
             yield
         finally:
+            if app.state.deliverer is not None:
+                app.state.deliverer.stop()
+            app.state.log_follower.stop()
             runners.stop()
             if app.state.document_reads is not None:
                 await app.state.document_reads.close()
@@ -110,6 +125,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(shipment_list.router)
     app.include_router(history.router)
     app.include_router(events.router)
+    app.include_router(subscriptions.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(console.router)

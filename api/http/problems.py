@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.http.etags import etag_header
 from api.http.field_names import camel_path
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
+from infrastructure.delivery.destinations import RefusedDestination
+from infrastructure.delivery.subscriptions import SubscriptionNotFound
 from infrastructure.errors import (
     IdempotencyKeyReused,
     ShipmentNotFound,
@@ -102,6 +104,10 @@ def to_problem(error: Exception) -> HttpProblem | None:
         return HttpProblem(404, detail)
     if isinstance(error, VersionConflict):
         return version_conflict_problem(error)
+    if isinstance(error, SubscriptionNotFound):
+        return HttpProblem(404, "no such subscription")
+    if isinstance(error, RefusedDestination):
+        return validation_problem([{"field": "url", "reason": str(error)}])
     if isinstance(error, IllegalTransition):
         return HttpProblem(
             409,
@@ -224,6 +230,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         StoreUnavailable,
         OperationalError,
         InterfaceError,
+        SubscriptionNotFound,
+        RefusedDestination,
     ):
         app.add_exception_handler(known, handle_known)
     app.add_exception_handler(StarletteHTTPException, handle_http)
