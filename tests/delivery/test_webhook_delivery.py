@@ -35,8 +35,10 @@ def test_every_event_arrives_in_feed_order_with_a_valid_signature(
         assert revised["data"]["changes"] == {"weightLbs": {"from": None, "to": 100}}
         assert revised["data"]["shipment"]["eTag"]
         eventually(
-            lambda: client.get(f"/v1/subscriptions/{subscription['id']}").json()["position"]
-            == expected[-1],
+            lambda: (
+                client.get(f"/v1/subscriptions/{subscription['id']}").json()["position"]
+                == expected[-1]
+            ),
             what="position committed",
         )
         assert client.get(f"/v1/subscriptions/{subscription['id']}").json()["status"] == "active"
@@ -67,8 +69,9 @@ def test_types_not_subscribed_are_skipped_and_the_position_still_moves(
         eventually(lambda: len(receiver.accepted()) >= 2, what="two creations")
         head = feed_positions(client)[-1]
         eventually(
-            lambda: client.get(f"/v1/subscriptions/{subscription['id']}").json()["position"]
-            == head,
+            lambda: (
+                client.get(f"/v1/subscriptions/{subscription['id']}").json()["position"] == head
+            ),
             what="skipped to the head",
         )
 
@@ -153,5 +156,7 @@ def test_after_rotation_deliveries_verify_with_the_old_secret_and_the_new(
 
         delivery = new_only.requests[0]
         assert delivery.verified  # with the new secret
-        Webhook(subscription["secret"]).verify(delivery.raw, delivery.headers)  # and with the old one
+        Webhook(subscription["secret"]).verify(
+            delivery.raw, delivery.headers
+        )  # and with the old one
         assert len(delivery.headers["webhook-signature"].split(" ")) == 2
