@@ -39,6 +39,7 @@ class Receiver:
     answers: list[int] = field(default_factory=list)  # statuses for the next requests
     hold: threading.Event | None = None  # while set is False, requests wait
     requests: list[Delivery] = field(default_factory=list)
+    arrived: int = 0  # requests received, answered or not yet
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def accepted(self) -> list[Delivery]:
@@ -73,6 +74,8 @@ def running_receiver(secrets: list[str] | None = None) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length", "0")))
+            with receiver.lock:
+                receiver.arrived += 1
             hold = receiver.hold
             if hold is not None:
                 hold.wait(timeout=60)
