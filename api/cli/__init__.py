@@ -8,10 +8,28 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from api.cli import history, openapi, projections, replay, serve, tokens, verify
+from api.cli import (
+    history,
+    openapi,
+    projections,
+    replay,
+    serve,
+    subscriptions,
+    tokens,
+    verify,
+)
 
 # Each module adds its own sub-command; add new ones to this tuple.
-COMMAND_MODULES = (serve, replay, history, tokens, projections, verify, openapi)
+COMMAND_MODULES = (
+    serve,
+    replay,
+    history,
+    tokens,
+    projections,
+    verify,
+    openapi,
+    subscriptions,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
