@@ -86,17 +86,18 @@ class FeedMessages:
         return False
 
     def _message(self, entry: FeedEntry) -> Message:
+        # Rendered under the lock: the subscriptions asking for one new event at once
+        # would otherwise each render it (rendering holds the GIL: nothing is lost).
         with self._lock:
             kept = self._bodies.get(entry.position)
             if kept is not None:
                 self._bodies.move_to_end(entry.position)
                 return kept
-        message = Message(
-            entry.position,
-            public_type(event_type(entry.event)),
-            message_body(entry, self._reader),
-        )
-        with self._lock:
+            message = Message(
+                entry.position,
+                public_type(event_type(entry.event)),
+                message_body(entry, self._reader),
+            )
             self._bodies[entry.position] = message
             while len(self._bodies) > KEPT_BODIES:
                 self._bodies.popitem(last=False)
