@@ -85,6 +85,19 @@ def receiving(arrivals: Arrivals) -> Iterator[str]:
         server.server_close()
 
 
+def delivering_cpu_seconds() -> float:
+    """CPU time so far of the deliverer's thread and the worker threads its store calls use."""
+    total = 0.0
+    for thread in threading.enumerate():
+        if thread.ident is None or not thread.name.startswith(("deliverer", "asyncio_")):
+            continue
+        try:
+            total += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        except OSError:  # ended between the listing and the reading
+            continue
+    return total
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -117,8 +130,10 @@ def write_for(services: Any, seconds: float, rate: float, writers: int) -> int:
     return sum(counts)
 
 
-def one_run(url: str, arguments: argparse.Namespace) -> tuple[float, float, float, bool, int]:
-    """p50, p99, max (ms), whether everything arrived, and the writes made."""
+def one_run(
+    url: str, arguments: argparse.Namespace
+) -> tuple[float, float, float, bool, int, float]:
+    """p50, p99, max (ms), whether everything arrived, the writes made, CPU ms per delivery."""
     settings = Settings(database_url=url, webhook_allow_private=True, projection_runner=False)
     services = build_services(settings)
     arrivals = Arrivals()
@@ -130,14 +145,24 @@ def one_run(url: str, arguments: argparse.Namespace) -> tuple[float, float, floa
                 services.subscriptions.add(f"{base}/hook/{n}")
             deliverer = start_deliverer(services, settings, follower)
             time.sleep(1.5)  # let the deliverer lease every subscription
+            cpu_started = delivering_cpu_seconds()
             written = write_for(services, arguments.seconds, arguments.rate, arguments.writers)
             expected = written * arguments.subscriptions
             deadline = time.monotonic() + 60
             while len(arrivals.seen) < expected and time.monotonic() < deadline:
                 time.sleep(0.05)
+            cpu = delivering_cpu_seconds() - cpu_started
         lags = [lag * 1000 for _, _, lag in arrivals.seen]
         complete = len({(path, position) for path, position, _ in arrivals.seen}) >= expected
-        return percentile(lags, 0.5), percentile(lags, 0.99), max(lags), complete, written
+        per_delivery = cpu * 1000 / max(1, len(arrivals.seen))
+        return (
+            percentile(lags, 0.5),
+            percentile(lags, 0.99),
+            max(lags),
+            complete,
+            written,
+            per_delivery,
+        )
     finally:
         if deliverer is not None:
             deliverer.stop()
@@ -149,12 +174,13 @@ def run_store(kind: str, arguments: argparse.Namespace, directory: Path) -> None
     results = []
     for run in range(arguments.runs):
         with fresh_store(kind, directory, "delivery") as url:
-            p50, p99, worst, complete, written = one_run(url, arguments)
+            p50, p99, worst, complete, written, cpu_ms = one_run(url, arguments)
         results.append((p50, p99))
         print(
             f"[{kind}] run {run + 1}: {written} writes in {arguments.seconds:g}s "
             f"({written / arguments.seconds:.0f}/s), {arguments.subscriptions} subscriptions: "
             f"lag p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms; "
+            f"deliverer CPU {cpu_ms:.2f} ms per delivery; "
             f"{'every event reached every subscription' if complete else 'INCOMPLETE'}"
         )
     print(
