@@ -13,12 +13,14 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.http.schemas import ShipmentCreate, ShipmentPatch, ShipmentWrite
+from api.http.subscription_schemas import SubscriptionCreate, SubscriptionPatch
 
 TAGS = [
     {"name": "shipments", "description": "Shipments: create, read, replace, merge-patch, list."},
     {"name": "history", "description": "A shipment's past, read from its event stream."},
     {"name": "events", "description": "The change feed of all shipments, in commit order."},
     {"name": "operations", "description": "Probes and metrics for whoever runs the service."},
+    {"name": "subscriptions", "description": "Push delivery of the change feed (admin)."},
 ]
 
 
@@ -35,7 +37,14 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     )
     _parameters_are_sent_or_left_out(schema)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for body_model in (ShipmentCreate, ShipmentWrite, ShipmentPatch):
+    body_models = (
+        ShipmentCreate,
+        ShipmentWrite,
+        ShipmentPatch,
+        SubscriptionCreate,
+        SubscriptionPatch,
+    )
+    for body_model in body_models:
         body_schema = body_model.model_json_schema(
             by_alias=True, ref_template="#/components/schemas/{model}"
         )

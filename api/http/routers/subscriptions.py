@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.http.dependencies import AdminDep, ServicesDep
 from api.http.field_names import camel_path
-from api.http.openapi_docs import COMMON_PROBLEMS, problem
+from api.http.openapi_docs import COMMON_PROBLEMS, problem, request_body
 from api.http.problems import validation_problem
 from api.http.request_body import read_limited_body
 from api.http.shipment_input import JSON, MERGE_PATCH, parse_json_object, require_content_type
@@ -52,18 +52,6 @@ BODY_PROBLEMS: dict[int | str, dict[str, Any]] = {
     413: problem("Body over 64 KiB"),
     415: problem("Wrong Content-Type"),
 }
-
-
-def _body(model: type[BaseModel], media_types: tuple[str, ...], description: str) -> dict[str, Any]:
-    """``openapi_extra`` for a body the route reads itself (to answer 415/413/400 its way)."""
-    schema = model.model_json_schema(by_alias=True)
-    return {
-        "requestBody": {
-            "required": True,
-            "description": description,
-            "content": {media_type: {"schema": schema} for media_type in media_types},
-        }
-    }
 
 
 async def _parsed(
@@ -117,7 +105,7 @@ def _wake_deliverer(request: Request) -> None:
         **COMMON_PROBLEMS,
         **BODY_PROBLEMS,
     },
-    openapi_extra=_body(SubscriptionCreate, (JSON,), "Where to deliver, and what"),
+    openapi_extra=request_body((JSON,), "Where to deliver, and what", "SubscriptionCreate"),
 )
 async def create_subscription(request: Request, svc: ServicesDep, principal: AdminDep) -> Response:
     wanted: SubscriptionCreate = await _parsed(
@@ -184,7 +172,7 @@ async def get_subscription(
         **COMMON_PROBLEMS,
         **BODY_PROBLEMS,
     },
-    openapi_extra=_body(SubscriptionPatch, (MERGE_PATCH, JSON), "The members to change"),
+    openapi_extra=request_body((MERGE_PATCH, JSON), "The members to change", "SubscriptionPatch"),
 )
 async def update_subscription(
     request: Request, subscription_id: SubscriptionIdPath, svc: ServicesDep, principal: AdminDep
