@@ -1,13 +1,14 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    install into .venv and serve on http://127.0.0.1:8000 (SQLite file ./shipments.db)
-#   make test   install into .venv, lint, type-check and run the whole suite
+#   make test   install into .venv, lint, type-check and run the whole suite (what CI runs)
+# While changing code: make check (lint, types and the fast tests, in well under a minute).
 # After changing a route or a schema: make openapi (rewrites docs/openapi.json).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean openapi
+.PHONY: run test check lint typecheck pytest fast-tests bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,8 @@ run: $(STAMP)
 
 test: lint typecheck pytest
 
+check: lint typecheck fast-tests
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -29,6 +32,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The domain, the write use case on its in-memory store and SQLite, and the other
+# unit tests: no PostgreSQL, no server process, no browser.
+FAST_TESTS := tests/unit tests/application
+fast-tests: $(STAMP)
+	$(BIN)/pytest -q -m "not postgres and not slow and not browser" $(FAST_TESTS) $(PYTEST_ARGS)
 
 openapi: $(STAMP)
 	$(BIN)/shipments openapi --output docs/openapi.json

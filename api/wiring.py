@@ -5,32 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
-
-from infrastructure.append_sessions import (
-    AppendSession,
-    PostgresAppendSession,
-    SQLiteAppendSession,
-)
+from api.store_kinds import store_kind_of
+from infrastructure.append_sessions import AppendSession
 from infrastructure.delivery.administration import SubscriptionAdministration
 from infrastructure.delivery.subscription_store import SubscriptionStore
 from infrastructure.event_store import ShipmentStore
 from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyLedger
-from infrastructure.recorders import PostgresShipmentRecorder, SQLiteShipmentRecorder
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import ShipmentService
-from projections.document_reads import (
-    DocumentReads,
-    PostgresDocumentReads,
-    SQLiteDocumentReads,
-)
-from projections.postgres_shipment_view import PostgresShipmentView
+from projections.document_reads import DocumentReads
 from projections.shipment_view import ShipmentView
-from projections.sqlite_shipment_view import SQLiteShipmentView
 from projections.store_views import shipment_view_of
-from projections.version_index import PostgresVersionIndex, SQLiteVersionIndex, VersionIndex
+from projections.version_index import VersionIndex
 
 
 @dataclass
@@ -53,19 +40,20 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Connect to the configured store (creating tables if allowed) and wire the service."""
     store = ShipmentStore(settings)
+    kind = store_kind_of(store)
     datastore = store.factory.datastore  # type: ignore[attr-defined]
     view = shipment_view_of(store)
     ledger = IdempotencyLedger(datastore, timedelta(hours=settings.idempotency_ttl_hours))
-    version_index = _version_index(datastore, create_table=settings.create_tables)
+    version_index = kind.version_index(store, create_table=settings.create_tables)
     committer = GroupCommitter(
         store,
-        _append_session(store, settings),
+        kind.append_session(store, settings),
         view,
         [view, version_index],
         ledger,
         max_batch=settings.group_commit_max_batch if settings.group_commit else 1,
-        cache_size=settings.aggregate_cache_size,
-        in_flight=settings.commits_in_flight if store.dialect == "postgres" else 1,
+        recent_states_size=settings.recent_states_size,
+        in_flight=kind.commits_in_flight(settings),
     )
     service = ShipmentService(store, ledger, committer)
     subscriptions = SubscriptionStore(datastore)
@@ -89,38 +77,10 @@ async def open_document_reads(services: Services) -> DocumentReads | None:
 
     Opened inside the running loop (the app's lifespan): an async pool belongs to it.
     """
-    view = services.view
-    datastore = services.store.factory.datastore  # type: ignore[attr-defined]
-    if isinstance(view, PostgresShipmentView):
-        return await PostgresDocumentReads.open(
-            dict(datastore.pool.kwargs),
-            view.documents_query,
-            max_size=services.settings.pool_size + services.settings.pool_max_overflow,
-            timeout=services.settings.store_timeout_seconds,
-        )
-    if isinstance(view, SQLiteShipmentView) and not datastore.pool.is_sqlite_memory_mode:
-        return SQLiteDocumentReads(datastore.pool.db_name, view.document_query)
-    return None
+    kind = store_kind_of(services.store)
+    return await kind.document_reads(services.store, services.view, services.settings)
 
 
-def _append_session(store: ShipmentStore, settings: Settings) -> AppendSession:
-    """The append transaction of the store's own recorder."""
-    recorder = store.recorder
-    if isinstance(recorder, PostgresShipmentRecorder):
-        return PostgresAppendSession(recorder, settings.store_timeout_seconds)
-    assert isinstance(recorder, SQLiteShipmentRecorder)
-    return SQLiteAppendSession(recorder)
-
-
-def _version_index(
-    datastore: PostgresDatastore | SQLiteDatastore, *, create_table: bool
-) -> VersionIndex:
-    """The as-of index in the events' own database (see ``projections.version_index``)."""
-    index: PostgresVersionIndex | SQLiteVersionIndex = (
-        PostgresVersionIndex(datastore)
-        if isinstance(datastore, PostgresDatastore)
-        else SQLiteVersionIndex(datastore)
-    )
-    if create_table:
-        index.create_table()
-    return index
+def append_session(store: ShipmentStore, settings: Settings) -> AppendSession:
+    """The append transaction of the store's own recorder (for tools that append in bulk)."""
+    return store_kind_of(store).append_session(store, settings)

@@ -1,9 +1,9 @@
 """Fill a store with many shipments and events through the store's own append path.
 
 Every event is built by the domain aggregate (``Shipment``, ``revise``) and
-stored by the library (``Application.save``: its mapper, transcoder and
-recorder), with the view rows and as-of index rows co-committed in the same
-transaction as the write path commits them (``co_commit``). Nothing is written
+stored through the write path's own append session (the library's mapper,
+transcoder and insert), with the view rows and as-of index rows committed in
+the same transaction, as the group committer commits them. Nothing is written
 with SQL of our own. Writes are batched (one transaction per ``SAVE_BATCH``
 aggregates) and spread over several processes.
 
@@ -23,10 +23,11 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from api.wiring import Services, build_services
+from api.wiring import Services, append_session, build_services
 from domain.details import ShipmentDetails
 from domain.shipment import Shipment
 from domain.values import Address, ShipmentType, Status
+from infrastructure.group_commit import grouped_by_sql
 from infrastructure.settings import Settings
 
 CHUNK = 5_000  # shipments a process fills together (held in memory)
@@ -128,6 +129,8 @@ def _open(settings: Settings) -> None:
 def _fill_chunk(first: int, end: int, shipments: int, events: int) -> tuple[list[str], int]:
     assert _services is not None
     store, view, index = _services.store, _services.view, _services.version_index
+    session = append_session(store, _services.settings)
+    interval = store.snapshotting_intervals.get(Shipment)
     counts = {n: events_per_shipment(shipments, events, n) for n in range(first, end)}
     aggregates = {n: Shipment(details(n, 0), "bench-fill", None) for n in counts}
     written = 0
@@ -145,5 +148,12 @@ def _fill_chunk(first: int, end: int, shipments: int, events: int) -> tuple[list
             # Grouped by statement, as the write path groups them: one executemany each.
             statements: list[Any] = [s for shipment in batch for s in view.statements_for(shipment)]
             statements += [s for shipment in batch for s in index.statements_for(shipment)]
-            store.save(*batch, co_commit=statements)
+            new_events = [event for shipment in batch for event in shipment.collect_events()]
+            with session.transaction() as cursor:
+                stored = [store.mapper.to_stored_event(event) for event in new_events]
+                session.write(cursor, grouped_by_sql(statements), stored)
+            session.committed()
+            for event in new_events:  # the library's snapshots, as the committer takes them
+                if interval and event.originator_version % interval == 0:
+                    store.take_snapshot(event.originator_id, event.originator_version)
     return [str(shipment.id) for shipment in aggregates.values()], written

@@ -1,6 +1,6 @@
 """Micro-benchmark without HTTP: the CPU of an accepted PATCH against a stale one (412).
 
-One event loop awaits ``ShipmentWrites.patch`` one write at a time, as the route
+One event loop awaits ``WriteAnswers.patch`` one write at a time, as the route
 and the door in front of FastAPI do, on one shipment: ``--writes`` accepted
 PATCHes (each with the current tag), then as many stale ones (each with the tag
 of the version before the current one, so ``changesSince`` holds one item; the
@@ -26,7 +26,7 @@ from uuid import UUID
 import orjson
 
 from api.http.problems import HttpProblem, problem_response
-from api.http.shipment_writes import ShipmentWrites, WriteRequest
+from api.http.write_answers import WriteAnswers, WriteRequest
 from api.plumbing.principals import Principal, Role
 from api.wiring import build_services
 from bench.appends import CONTEXT, sample_details
@@ -60,7 +60,7 @@ def _request(shipment_id: UUID, version: int, sent: int) -> WriteRequest:
 
 
 async def _measure(
-    writes: ShipmentWrites, shipment_id: UUID, count: int, repeat: int
+    writes: WriteAnswers, shipment_id: UUID, count: int, repeat: int
 ) -> tuple[float, float]:
     """The median CPU µs of an accepted and of a stale PATCH over ``repeat`` rounds."""
     version = 1
@@ -91,7 +91,7 @@ def measure_stale_writes(url: str, store: str, count: int, repeat: int = 1) -> S
     services = build_services(Settings(database_url=url))
     try:
         shipment_id = services.shipments.create(sample_details(), CONTEXT).id
-        writes = ShipmentWrites(services.shipments)
+        writes = WriteAnswers(services.shipments)
         accepted, stale = asyncio.run(_measure(writes, shipment_id, count, repeat))
     finally:
         services.close()

@@ -10,21 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from domain.details import DETAIL_FIELDS, ShipmentDetails
 from domain.errors import DomainError
 from domain.values import Status
 
-if TYPE_CHECKING:
-    from domain.shipment import Shipment
+
+class State(Protocol):
+    """What merging reads of a shipment's state (``domain.shipment`` imports this module)."""
+
+    @property
+    def details(self) -> ShipmentDetails: ...
+
+    @property
+    def status(self) -> Status: ...
+
 
 STATUS = "status"
 MERGEABLE_FIELDS: tuple[str, ...] = (*DETAIL_FIELDS, STATUS)
 """Every field a write can change, each counted whole (an address is one field)."""
 
 
-def fields_changed(before: Shipment, after: Shipment) -> frozenset[str]:
+def fields_changed(before: State, after: State) -> frozenset[str]:
     """The fields whose value differs between two states (what history shows as changed)."""
     changed = {
         name

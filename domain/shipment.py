@@ -31,9 +31,10 @@ class Shipment(Aggregate):
     def __deepcopy__(self, memo: dict[int, Any]) -> Shipment:
         """A copy that commands can change without touching the original, made cheaply.
 
-        The library deep-copies the cached aggregate for every command it is loaded
-        for, so that a command that fails half-way cannot corrupt the cache. A
-        generic deep copy walks every value; ours need no walk: every attribute
+        Every write is decided on a private copy of the current state
+        (``infrastructure.batch_decisions``), so that a decision that fails
+        half-way leaves the state it was given, and the states kept for later
+        writes, untouched. A generic deep copy walks every value; ours need no walk: every attribute
         holds an immutable value (frozen ``ShipmentDetails``/``Address``, the
         ``Status`` enum, ``str``, ``datetime``, ``UUID``, ``int``) and commands
         only ever rebind attributes, never change a value in place. The one

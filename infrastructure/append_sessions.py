@@ -21,12 +21,8 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteTransaction
 from psycopg.sql import SQL
 
-from infrastructure.co_commit import Statement
-from infrastructure.recorders import (
-    PostgresShipmentRecorder,
-    SQLiteShipmentRecorder,
-    runs_of_same_sql,
-)
+from infrastructure.co_commit import Statement, runs_of_same_sql
+from infrastructure.recorders import PostgresShipmentRecorder, SQLiteShipmentRecorder
 
 # The two-key advisory locks live apart from the one-key ones the projection
 # leadership takes; this first key names ours.

@@ -81,5 +81,7 @@ def decide_batch(
         decided.events.extend(events)
         states[shipment.id] = shipment
         decided.accepted.append(Written(shipment, events[-1], document))  # the event at its version
-        decided.outcomes.append(WriteOutcome(shipment=shipment, appended=True, document=document))
+        decided.outcomes.append(
+            WriteOutcome(shipment=shipment, appended=True, document=document, event=events[-1])
+        )
     return decided

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from infrastructure.errors import store_errors
 from infrastructure.event_store import ShipmentStore
-from infrastructure.stream_reader import translated_store_errors
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ChangeFeed:
 
     def read(self, after: int, limit: int) -> FeedPage:
         """Up to ``limit`` entries with positions greater than ``after``, oldest first."""
-        with translated_store_errors():
+        with store_errors():
             notifications = self._store.recorder.select_notifications(
                 start=after, limit=limit + 1, inclusive_of_start=False
             )

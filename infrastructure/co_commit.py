@@ -1,11 +1,12 @@
-"""Writes that must commit in the same transaction as the events they describe.
+"""Rows that must commit in the same transaction as the events they describe.
 
-The library's recorders already pass keyword arguments from ``Application.save``
-down to ``_insert_events`` inside the append transaction (that is how its own
-process recorders store tracking records). We use the same hook to commit the
-shipment view row and the idempotency record atomically with the event: either
-all of them are durable or none is, so an acknowledged write is always visible
-and a crashed one leaves nothing half-applied.
+The group committer (``infrastructure.group_commit``) writes the shipment view
+row, the as-of index rows and the idempotency record in the transaction that
+appends the events (``infrastructure.append_sessions``): either all of them
+are durable or none is, so an acknowledged write is always visible and a
+crashed one leaves nothing half-applied. Here: what such a row is
+(``Statement``), who makes them (``InlineProjection``), and the one the writes
+are decided on (``WriteModel``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from uuid import UUID
 from psycopg.sql import SQL, Composed
 
 from domain.shipment import Shipment
-
-CO_COMMIT_KWARG = "co_commit"
 
 CurrentRow = tuple[int, bytes]
 """A shipment's version and its stored document, as the write model keeps them."""
@@ -59,3 +58,16 @@ class WriteModel(InlineProjection, Protocol):
     def restore(self, row: CurrentRow) -> Shipment:
         """The aggregate a row describes, at the row's version."""
         ...
+
+
+def runs_of_same_sql(
+    statements: Sequence[Statement],
+) -> list[tuple[Any, list[Sequence[Any] | Mapping[str, Any]]]]:
+    """Consecutive statements with the same SQL object, as (sql, [params, …]) in order."""
+    runs: list[tuple[Any, list[Sequence[Any] | Mapping[str, Any]]]] = []
+    for statement in statements:
+        if runs and runs[-1][0] is statement.sql:
+            runs[-1][1].append(statement.params)
+        else:
+            runs.append((statement.sql, [statement.params]))
+    return runs

@@ -20,7 +20,7 @@ class ShipmentNotFound(LookupError):
 
 
 class VersionConflict(Exception):
-    """Another writer appended first: the expected position is taken.
+    """A write's condition does not hold for the current version (read under its row lock).
 
     ``since`` is the version whose later changes the writer should be told of: the
     one its stale tag named (0 when it named no version of this shipment); None

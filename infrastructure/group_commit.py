@@ -95,7 +95,7 @@ class GroupCommitter:
         ledger: IdempotencyLedger,
         *,
         max_batch: int = 64,
-        cache_size: int = 10_000,
+        recent_states_size: int = 10_000,
         in_flight: int = 1,
     ) -> None:
         self._store = store
@@ -108,10 +108,10 @@ class GroupCommitter:
         # The states written lately, by (shipment, version): the base a stale write was
         # read at, and a decoded state for a row still at that version. The row read
         # under the lock always decides which version is current.
-        self.recent = RecentStates(cache_size)
+        self.recent = RecentStates(recent_states_size)
         # The newest committed version of each shipment this process has seen, so a tag
         # older than it is refused before it queues here (see ``newest_versions``).
-        self.newest = NewestVersions(max(1, cache_size))
+        self.newest = NewestVersions(max(1, recent_states_size))
         self._queue: deque[_Queued] = deque()
         self._condition = threading.Condition()
         self._threads: list[threading.Thread] = []

@@ -1,7 +1,8 @@
 """The ledger of Idempotency-Keys: which write a key produced, so a retry gets its answer.
 
 A record is written by the same transaction that appends the write's event
-(via ``co_commit``), so a key is on record exactly when its write is durable.
+(a ``co_commit.Statement`` of the group committer's batch), so a key is on
+record exactly when its write is durable.
 Only (shipment, version, status) is kept: the body is the state at that version,
 which the stream reproduces exactly.
 """
@@ -80,27 +81,6 @@ class IdempotencyLedger:
                 "shipment_id, version, status_code, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
             )
 
-    def recall(self, principal: str, key: str) -> IdempotencyRecord | None:
-        """The live record of this key, if a write with it is durable.
-
-        An expired record is deleted here, so the key can be used afresh.
-        """
-        row = self._fetch(principal, key)
-        if row is None:
-            return None
-        created_at = row["created_at"]
-        if isinstance(created_at, str):
-            created_at = datetime.fromisoformat(created_at)
-        if created_at <= self._horizon():
-            self._forget_expired(principal, key)
-            return None
-        return IdempotencyRecord(
-            fingerprint=row["fingerprint"],
-            shipment_id=UUID(str(row["shipment_id"])),
-            version=int(row["version"]),
-            status_code=int(row["status_code"]),
-        )
-
     def recall_in(
         self, cursor: Any, keys: Sequence[tuple[str, str]]
     ) -> tuple[dict[tuple[str, str], IdempotencyRecord], list[Statement]]:
@@ -135,17 +115,6 @@ class IdempotencyLedger:
                 status_code=int(row["status_code"]),
             )
         return records, expired
-
-    def _fetch(self, principal: str, key: str) -> Any:
-        with self._datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._select, (principal, key))
-            return cursor.fetchone()
-
-    def _forget_expired(self, principal: str, key: str) -> None:
-        horizon = self._horizon()
-        parameter = horizon.isoformat() if isinstance(self._datastore, SQLiteDatastore) else horizon
-        with self._datastore.transaction(commit=True) as cursor:
-            cursor.execute(self._delete, (principal, key, parameter))
 
     def record(self, claim: IdempotencyClaim, shipment_id: UUID, version: int) -> Statement:
         """The statement that records ``claim`` with the write it made.

@@ -1,8 +1,8 @@
 """The library's SQLite and PostgreSQL application recorders, extended.
 
-Each runs the ``co_commit`` statements handed to ``Application.save`` in the
-transaction that appends the events (see ``infrastructure.co_commit``), and
-creates the idempotency table beside the events table.
+Each creates the idempotency table beside the events table; the write path
+appends through them in its own transaction, with the rows that commit with
+the events (``infrastructure.append_sessions``, ``infrastructure.group_commit``).
 
 The PostgreSQL one also appends without the library's table lock and in-transaction
 ``NOTIFY``, which made every append of every process wait for the one before it
@@ -14,7 +14,7 @@ to flush; its readers of the log read below a gap-safe horizon instead
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,12 +30,11 @@ from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from infrastructure.co_commit import CO_COMMIT_KWARG, Statement
 from infrastructure.commit_signals import CommitSignal
 from infrastructure.log_horizon import InFlightAppends, SettledPositions, settled_run
 from infrastructure.sqlite_subscription import ListeningPollingSubscription, PollingSubscription
@@ -132,15 +131,6 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
             "PRIMARY KEY (principal, idempotency_key))",
         ]
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        statement: Statement
-        for statement in kwargs.get(CO_COMMIT_KWARG, ()):
-            c.execute(statement.sql, statement.params)
-        return notification_ids
-
 
 class PostgresShipmentRecorder(PostgresApplicationRecorder):
     """PostgreSQL recorder: co-committed writes, appends that never wait for each other.
@@ -198,18 +188,6 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
         self._unprojected_sql: dict[ViewTable, Any] = {}
         self._signal = CommitSignal(datastore, self.channel_name)
         self._subscriptions: weakref.WeakSet[ListeningPollingSubscription] = weakref.WeakSet()
-
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        for sql, params in runs_of_same_sql(kwargs.get(CO_COMMIT_KWARG, ())):
-            if len(params) == 1:
-                curs.execute(sql, params[0], prepare=True)
-            else:
-                # A group-committed batch repeats each statement once per write; one
-                # executemany converts the query once instead of once per row.
-                curs.executemany(sql, params)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -389,16 +367,3 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
     def close(self) -> None:
         """Stop the after-commit signal (the datastore is closed by the library)."""
         self._signal.close()
-
-
-def runs_of_same_sql(
-    statements: Sequence[Statement],
-) -> list[tuple[Any, list[Sequence[Any] | Mapping[str, Any]]]]:
-    """Consecutive statements with the same SQL object, as (sql, [params, …]) in order."""
-    runs: list[tuple[Any, list[Sequence[Any] | Mapping[str, Any]]]] = []
-    for statement in statements:
-        if runs and runs[-1][0] is statement.sql:
-            runs[-1][1].append(statement.params)
-        else:
-            runs.append((statement.sql, [statement.params]))
-    return runs

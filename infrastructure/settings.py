@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -25,11 +25,16 @@ class Settings(BaseSettings):
     snapshot_interval: int = Field(
         default=100, ge=1, description="Take a snapshot of a shipment every N versions."
     )
-    aggregate_cache_size: int = Field(
+    recent_states_size: int = Field(
         default=10_000,
         ge=0,
-        description="Shipment states the write path keeps decoded between writes "
-        "(0: off); the stored row always decides which version is current.",
+        # The name it had before it said what it sizes is still read.
+        validation_alias=AliasChoices(
+            "recent_states_size", "SHIPMENTS_RECENT_STATES_SIZE", "SHIPMENTS_AGGREGATE_CACHE_SIZE"
+        ),
+        description="Shipment states (with their events) this process keeps after writing "
+        "them, for the next write and for stale writes' answers (0: off); the stored row "
+        "always decides which version is current.",
     )
     pool_size: int = Field(default=10, ge=1, description="Store connections kept open per process.")
     pool_max_overflow: int = Field(default=10, ge=0)
@@ -98,6 +103,48 @@ class Settings(BaseSettings):
         description="How long a server trusts its copy of the token list (and so how long a "
         "revoked token may still be accepted).",
     )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Accept JWT access tokens (RFC 9068) whose `iss` is exactly this; its keys "
+        "are found through <issuer>/.well-known/openid-configuration. Unset: static tokens only.",
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="The provider's key set (JWKS) URL, when it is not to be discovered.",
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="The `aud` an access token must carry (required with an issuer)."
+    )
+    oidc_roles_claim: str = Field(
+        default="roles",
+        description="The claim holding the caller's roles: a list or a space-separated string; "
+        "a dotted path (realm_access.roles) reaches into objects.",
+    )
+    oidc_actor_claim: str = Field(
+        default="sub", description="The claim recorded as the `actor` of the events a token causes."
+    )
+    oidc_client_id: str | None = Field(
+        default=None,
+        description="The console's public client id at the provider: with it, the console "
+        "offers to sign in there (authorization code flow with PKCE).",
+    )
+    oidc_console_scope: str = Field(
+        default="openid",
+        description="The scope the console asks the provider for (space-separated; some "
+        "providers issue an access token for this API only for a scope of its own).",
+    )
+    oidc_token_cache_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Verified access tokens remembered until they expire, so a request pays "
+        "at most one signature check.",
+    )
+    oidc_keys_max_age_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="After this long the provider's key set is read again in the background "
+        "(a key that left it stops being trusted).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="Browser origins allowed to call the API (CORS), comma-separated or a "
@@ -141,3 +188,12 @@ class Settings(BaseSettings):
         if text.startswith("["):
             return json.loads(text)
         return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
+
+    @model_validator(mode="after")
+    def _issuer_needs_an_audience(self) -> Settings:
+        """An access token for any audience would be accepted without one (RFC 9068 §4)."""
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("SHIPMENTS_OIDC_AUDIENCE is required with SHIPMENTS_OIDC_ISSUER")
+        if self.oidc_jwks_url and not self.oidc_issuer:
+            raise ValueError("SHIPMENTS_OIDC_JWKS_URL needs SHIPMENTS_OIDC_ISSUER (the iss)")
+        return self

@@ -19,8 +19,9 @@ from infrastructure.errors import ShipmentNotFound, VersionConflict
 from infrastructure.errors import store_errors as _store_errors
 from infrastructure.event_store import MAX_POSITION, ShipmentStore
 from infrastructure.group_commit import GroupCommitter
-from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger, IdempotencyRecord
+from infrastructure.idempotency import IdempotencyClaim, IdempotencyLedger
 from infrastructure.recent_states import Written
+from infrastructure.stream_reader import StreamPage, StreamReader
 from infrastructure.write_commands import Notify, WriteCommand, WriteOutcome
 
 
@@ -120,6 +121,12 @@ class ShipmentService:
         """The stored document of the state at ``version`` if this process wrote it lately."""
         return self._committer.recent.document(shipment_id, version)
 
+    def page(
+        self, shipment_id: UUID, after: int, limit: int, start: Shipment | None = None
+    ) -> StreamPage:
+        """Up to ``limit`` events of the stream after ``after`` (``StreamReader.page``)."""
+        return StreamReader(self.store).page(shipment_id, after, limit, start)
+
     def recent_writes(self, shipment_id: UUID, first: int, last: int) -> list[Written] | None:
         """Versions ``first … last`` with their events if this process wrote them all
         lately (shared, never to be changed), else None."""
@@ -141,11 +148,6 @@ class ShipmentService:
         if not events:
             raise ShipmentNotFound(shipment_id)
         return events[0].originator_version
-
-    def recall(self, principal: str, key: str) -> IdempotencyRecord | None:
-        """What an earlier write with this Idempotency-Key produced, if any."""
-        with _store_errors():
-            return self.ledger.recall(principal, key)
 
     def close(self) -> None:
         """Commit what is queued and stop the committer's thread."""

@@ -7,18 +7,15 @@ events, so reading any page of any stream costs the same whatever its length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import InterfaceError, OperationalError
 
 from domain.shipment import Shipment
-from infrastructure.errors import ShipmentNotFound, StoreUnavailable
+from infrastructure.errors import ShipmentNotFound, store_errors
 from infrastructure.event_store import ShipmentStore
 
 
@@ -29,6 +26,14 @@ class StreamPage:
     start: Shipment | None  # The state at ``after``; None when the page starts at creation.
     events: list[Any]  # The shipment's domain events, oldest first (upcast when old).
     has_more: bool  # Whether the stream goes on after the page's last event.
+
+
+class StreamPages(Protocol):
+    """Whatever pages through one shipment's events (a store, or a fake of one)."""
+
+    def page(
+        self, shipment_id: UUID, after: int, limit: int, start: Shipment | None = None
+    ) -> StreamPage: ...
 
 
 class StreamReader:
@@ -44,7 +49,7 @@ class StreamReader:
 
         ``start``, when the caller has it, is the state at ``after`` (not read again).
         """
-        with translated_store_errors():
+        with store_errors():
             if start is None and after > 0:
                 try:
                     start = self._store.repository.get(shipment_id, version=after)
@@ -58,15 +63,6 @@ class StreamReader:
 
     def recorded_at(self, shipment_id: UUID, after: int, up_to: int) -> list[tuple[int, datetime]]:
         """(version, timestamp) of versions ``after + 1 … up_to``, read from the events."""
-        with translated_store_errors():
+        with store_errors():
             events: list[Any] = list(self._store.events.get(shipment_id, gt=after, lte=up_to))
         return [(event.originator_version, event.timestamp) for event in events]
-
-
-@contextmanager
-def translated_store_errors() -> Iterator[None]:
-    """Connection trouble and lock time-outs become ``StoreUnavailable`` (a 503)."""
-    try:
-        yield
-    except (InterfaceError, OperationalError) as error:
-        raise StoreUnavailable(str(error)) from error

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from domain.shipment import Shipment
@@ -48,6 +49,7 @@ class WriteOutcome:
     shipment: Shipment | None = None
     appended: bool = False
     document: bytes | None = None  # the appended state's document, as the view stored it
+    event: Any = None  # the event appended (when ``appended``)
     replay: IdempotencyRecord | None = None
     error: BaseException | None = None
 

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.shipment import Shipment
-from infrastructure.stream_reader import StreamReader
+from infrastructure.stream_reader import StreamPages, StreamReader
 from projections.event_payloads import event_type
 from projections.shipment_document import format_timestamp, shipment_document
 
@@ -80,7 +80,7 @@ class StepsPage:
 
 
 def read_steps(
-    reader: StreamReader,
+    reader: StreamPages,
     shipment_id: UUID,
     after: int,
     limit: int,

@@ -9,6 +9,7 @@ import argparse
 from collections.abc import Sequence
 
 from api.cli import (
+    auth,
     history,
     openapi,
     projections,
@@ -25,6 +26,7 @@ COMMAND_MODULES = (
     replay,
     history,
     tokens,
+    auth,
     projections,
     verify,
     openapi,

@@ -7,8 +7,8 @@ from typing import Any
 
 from rich.console import Console
 
+from api.cli.history_rendering import history_table
 from api.cli.stream_steps import CommandFailed, read_steps_of, report_failure
-from api.http.history_rendering import history_table
 
 
 def register(commands: Any) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 from rich.console import Console
 
+from api.cli.history_rendering import replay_document, replay_step
 from api.cli.stream_steps import CommandFailed, read_steps_of, report_failure
-from api.http.history_rendering import replay_document, replay_step
 
 
 def register(commands: Any) -> None:

@@ -70,11 +70,13 @@ def run(arguments: argparse.Namespace) -> int:
         ).records()
     finally:
         services.close()
-    if not tokens and not is_loopback(arguments.host):
+    # Tokens of an identity provider count as configured tokens: the server is not open.
+    protected = bool(tokens) or settings.oidc_issuer is not None
+    if not protected and not is_loopback(arguments.host):
         print(REFUSE_OPEN.format(host=arguments.host), file=sys.stderr)
         return 2
     os.environ["SHIPMENTS_CREATE_TABLES"] = "false"
-    if tokens:
+    if protected:
         # Workers require tokens from now on, even if the last one is revoked.
         os.environ["SHIPMENTS_REQUIRE_AUTH"] = "true"
     elif not settings.require_auth:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from api.console.sign_in import page_security_policy, sign_in_options
 from api.http.dependencies import ReaderDep
 from api.http.problems import HttpProblem
 
@@ -29,10 +30,9 @@ _ASSETS = {
     for path in STATIC_DIR.iterdir()
     if path.is_file() and path.suffix in _MEDIA_TYPES and path.name != "index.html"
 }
-# The page runs only its own scripts and talks only to its own origin.
+# The page runs only its own scripts and talks only to its own origin (and, to
+# trade a sign-in code for a token, to the identity provider's token endpoint).
 _PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
 }
@@ -47,21 +47,21 @@ async def console_root() -> Response:
 
 
 @router.get("/")
-async def console_list() -> Response:
-    """The list view (the app routes on the client)."""
-    return _page()
+async def console_list(request: Request) -> Response:
+    """The list view (the app routes on the client); also where a sign-in comes back to."""
+    return _page(request)
 
 
 @router.get("/shipments/{shipment_id}")
-async def console_shipment(shipment_id: str) -> Response:
+async def console_shipment(request: Request, shipment_id: str) -> Response:
     """One shipment's page: the same app, which reads the id from its URL."""
-    return _page()
+    return _page(request)
 
 
 @router.get("/subscriptions")
-async def console_subscriptions() -> Response:
+async def console_subscriptions(request: Request) -> Response:
     """The subscriptions page (admin): the same app, which reads the page from its URL."""
-    return _page()
+    return _page(request)
 
 
 @router.get("/static/{name}")
@@ -87,7 +87,20 @@ async def console_whoami(principal: ReaderDep) -> Response:
     )
 
 
-def _page() -> Response:
+@router.get("/sign-in")
+async def console_sign_in(request: Request) -> Response:
+    """Where the page may send its user to sign in (``{"signIn": null}``: nowhere).
+
+    Needs no token: it is what a caller without one is offered.
+    """
+    return JSONResponse(
+        {"signIn": await sign_in_options(request.app.state)},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _page(request: Request) -> Response:
+    headers = {**_PAGE_HEADERS, "Content-Security-Policy": page_security_policy(request.app.state)}
     return FileResponse(
-        STATIC_DIR / "index.html", media_type=_MEDIA_TYPES[".html"], headers=_PAGE_HEADERS
+        STATIC_DIR / "index.html", media_type=_MEDIA_TYPES[".html"], headers=headers
     )

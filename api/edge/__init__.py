@@ -1,4 +1,5 @@
-"""Doors in front of FastAPI for the most frequent requests.
+"""Doors in front of FastAPI's routing for the most frequent requests.
 
-Each calls the very behaviour the routes call; only the way in is cheaper.
+They only route: each calls the behaviour its route calls, inside the same
+request pipeline (``api.plumbing.pipeline``), so only the way in is cheaper.
 """

@@ -1,133 +1,56 @@
-"""``GET``/``HEAD /v1/shipments/{id}`` answered straight from the view, in front of FastAPI.
+"""``GET``/``HEAD /v1/shipments/{id}``: the view's stored document, read in the event loop.
 
-The most frequent request a logistics client makes is "the current state of this
-shipment". Its answer is already stored, encoded, with its version; all that is
-left is to check the caller and copy bytes. Through FastAPI that costs its
-middleware stack, routing, dependency solving, a ``Request`` and a ``Response``
-object — most of the request (profiles in ``bench/README.md``). So the app
-(``api.http.app.ShipmentsApp``) first offers each request to this class, which
-answers the plain, successful case itself and declines every other case before
-it has sent anything, leaving it to the full app:
-
-- anything but GET/HEAD of a canonical id with no query string (``?asOf=`` …);
-- a caller it cannot accept at once (no or bad token: the app answers 401/403);
-- a shipment it does not find (the app answers the 404), or a read it cannot make
-  without blocking (SQLite busy: the app's path may wait in a worker thread);
-- an unexpected error (logged; the app's own path then answers or fails alike).
-
-Its answers are the app's answers byte for byte (same body, status and headers,
-``X-Request-ID`` included; ``tests/api/test_fast_reads.py`` compares them), and it
-reports each request to the same observers (access log, metrics) under the
-same route template. A store outage is answered here, with the same 503 problem
-the app gives: declining would make the client wait for the time-out twice.
+The answer is already stored, encoded, with its version; all that is left is to
+check the caller and copy bytes. The event-loop reader
+(``projections.document_reads``) reads it without a worker thread; where it
+cannot (an in-memory SQLite store, or SQLite busy), the view is read in a
+worker thread, as the route does.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
-from starlette.datastructures import State
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from api.edge.requests import (
-    allowed_caller,
-    first_header,
-    joined_header,
-    one_shipment,
-    report,
-    send_problem,
-)
-from api.http.etags import etag_header, if_none_match_matches, parse_condition
-from api.http.problems import outage_problem
-from api.plumbing.auth import Authenticator
+from api.http.current_state import current_state_response
+from api.plumbing.pipeline import caller_of
 from api.plumbing.principals import Role
-from api.plumbing.request_ids import choose_request_id
-from api.plumbing.request_observer import RequestObserver
-from infrastructure.errors import StoreUnavailable
+from api.wiring import Services
+from infrastructure.errors import ShipmentNotFound
 from projections.document_reads import DocumentReads, ReadDeferred
 
-_JSON_TYPE = (b"content-type", b"application/json")
-_NO_CACHE = (b"cache-control", b"no-cache")
-_log = logging.getLogger("shipments.errors")
 
-
-class ShipmentReadFastPath:
-    """Answers successful plain reads of one shipment; declines everything else."""
-
-    def __init__(self, state: State, observers: Sequence[RequestObserver]) -> None:
-        self._state = state  # the app's state: its lifespan puts the reader there
-        self._observers = tuple(observers)
-
-    async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Answer the request and return True, or send nothing and return False."""
-        started = time.perf_counter()
-        shipment_id = one_shipment(scope, ("GET", "HEAD"))
-        reads: DocumentReads | None = getattr(self._state, "document_reads", None)
-        authenticator: Authenticator | None = getattr(self._state, "authenticator", None)
-        if shipment_id is None or reads is None or authenticator is None:
-            return False
-        principal = allowed_caller(scope, authenticator, Role.READER)
-        if principal is None:
-            return False
-        request_id = choose_request_id(first_header(scope, b"x-request-id"))
-        try:
-            found = await reads.get(shipment_id)
-        except ReadDeferred:
-            return False
-        except StoreUnavailable:
-            status = await send_problem(scope, receive, send, outage_problem(), request_id)
-        except Exception:  # noqa: BLE001 - nothing sent yet: the app's path answers
-            _log.exception("the fast read of %s failed; the app answers it", scope["path"])
-            return False
-        else:
-            if found is None:
-                return False
-            version, document = found
-            status = await _send_document(scope, send, shipment_id, version, document, request_id)
-        report(
-            self._observers,
-            scope,
-            status=status,
-            started=started,
-            request_id=request_id,
-            principal=principal,
-        )
-        return True
-
-
-async def _send_document(
+async def answer_read(
     scope: Scope,
+    receive: Receive,
     send: Send,
     shipment_id: UUID,
-    version: int,
-    document: bytes,
-    request_id: str,
-) -> int:
-    etag = (b"etag", etag_header(shipment_id, version).encode("latin-1"))
-    request_id_header = (b"x-request-id", request_id.encode("latin-1"))
-    if_none_match = joined_header(scope, b"if-none-match")
-    if if_none_match is not None and if_none_match_matches(
-        parse_condition(if_none_match), shipment_id, version
-    ):
-        # As Starlette answers a 304: no body, so neither length nor type.
-        headers = [etag, _NO_CACHE, request_id_header]
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-        return 304
-    # In the order the app's ``Response`` and request-id middleware put them.
-    headers = [
-        etag,
-        _NO_CACHE,
-        (b"content-length", str(len(document)).encode("latin-1")),
-        _JSON_TYPE,
-        request_id_header,
-    ]
-    start: dict[str, Any] = {"type": "http.response.start", "status": 200, "headers": headers}
-    await send(start)
-    # HEAD included: the server drops the body of a HEAD answer, as it does for the app.
-    await send({"type": "http.response.body", "body": document})
-    return 200
+    services: Services,
+    document_reads: DocumentReads | None,
+) -> None:
+    """Answer the current state of one shipment (200, 304, or raise the problem)."""
+    await caller_of(scope).allowed(Role.READER)
+    found = None
+    if document_reads is not None:
+        try:
+            found = await document_reads.get(shipment_id)
+        except ReadDeferred:
+            document_reads = None
+    if document_reads is None:
+        found = await run_in_threadpool(services.view.get, shipment_id)
+    if found is None:
+        raise ShipmentNotFound(shipment_id)
+    version, document = found
+    if_none_match = _header(scope, b"if-none-match")
+    response = current_state_response(shipment_id, version, document, if_none_match)
+    await response(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """A request header (list-valued ones arrive folded by the pipeline)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None

@@ -46,6 +46,6 @@ def install_allow_header(app: FastAPI) -> None:
             f"{request.method} is not allowed here; this resource allows {allow}",
             headers={"Allow": allow},
         )
-        return problem_response(problem, request)
+        return problem_response(problem, request.url.path)
 
     app.add_exception_handler(405, method_not_allowed)

@@ -6,15 +6,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
-from starlette.concurrency import run_in_threadpool
 
-from api.plumbing.auth import Authenticator, bearer_scheme
+from api.plumbing.auth import bearer_scheme
+from api.plumbing.pipeline import caller_of, request_id_of
 from api.plumbing.principals import Principal, Role
 from api.wiring import Services
 
 # Every dependency here is ``async`` on purpose: FastAPI runs a plain ``def``
 # dependency in the thread pool, and three thread hops per request cost more
-# than the whole read of a GET. None of them blocks (see ``_caller``).
+# than the whole read of a GET. None of them blocks (``authenticate_async`` leaves
+# the event loop only for what would).
 
 
 async def services(request: Request) -> Services:
@@ -24,43 +25,28 @@ async def services(request: Request) -> Services:
 
 
 async def request_id(request: Request) -> str:
-    """The id set by ``RequestIdMiddleware`` for this request."""
-    return str(request.scope.get("state", {}).get("request_id", ""))
+    """The id the request pipeline chose for this request."""
+    return request_id_of(request.scope)
 
 
+# Declared so that /openapi.json documents the scheme; the token itself is read
+# and checked by the request pipeline's ``Caller``.
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
-
-
-async def _caller(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, needed: Role
-) -> Principal:
-    """The authenticated caller if its role allows ``needed`` (401/403 otherwise).
-
-    The subject is put in the request state, where the access log finds it.
-    """
-    authenticator: Authenticator = request.app.state.authenticator
-    if authenticator.reads_store_per_request:
-        caller = await run_in_threadpool(authenticator.authenticate, credentials)
-    else:  # a lookup in memory: no reason to leave the event loop
-        caller = authenticator.authenticate(credentials)
-    principal = authenticator.authorize(caller, needed)
-    request.state.actor = principal.subject
-    return principal
 
 
 async def reader(request: Request, credentials: BearerCredentials) -> Principal:
     """The caller, allowed to read (GET, HEAD)."""
-    return await _caller(request, credentials, Role.READER)
+    return await caller_of(request.scope).allowed(Role.READER)
 
 
 async def writer(request: Request, credentials: BearerCredentials) -> Principal:
     """The caller, allowed to write (POST, PUT, PATCH)."""
-    return await _caller(request, credentials, Role.WRITER)
+    return await caller_of(request.scope).allowed(Role.WRITER)
 
 
 async def admin(request: Request, credentials: BearerCredentials) -> Principal:
     """The caller, allowed to operate the service (metrics, admin routes)."""
-    return await _caller(request, credentials, Role.ADMIN)
+    return await caller_of(request.scope).allowed(Role.ADMIN)
 
 
 ServicesDep = Annotated[Services, Depends(services)]

@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api.http.schemas import ShipmentCreate, ShipmentPatch, ShipmentWrite
+from api.http.schemas import ShipmentPatch
 from api.http.subscription_schemas import SubscriptionCreate, SubscriptionPatch
+from application.input_models import ShipmentCreate, ShipmentWrite
 
 TAGS = [
     {"name": "shipments", "description": "Shipments: create, read, replace, merge-patch, list."},

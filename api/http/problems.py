@@ -20,7 +20,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http.etags import etag_header
-from api.http.field_names import camel_path
+from application.field_names import camel_path
+from application.shipment_input import InvalidInput, field_errors_summary
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
 from infrastructure.delivery.destinations import RefusedDestination
 from infrastructure.delivery.subscriptions import SubscriptionNotFound
@@ -58,16 +59,16 @@ class HttpProblem(Exception):
         super().__init__(detail)
 
 
-def problem_response(problem: HttpProblem, request: Request | None = None) -> Response:
-    """Render a problem as ``application/problem+json``."""
+def problem_response(problem: HttpProblem, instance: str | None = None) -> Response:
+    """Render a problem as ``application/problem+json`` (``instance``: the request's path)."""
     body: dict[str, Any] = {
         "type": problem.type_,
         "title": problem.title,
         "status": problem.status,
         "detail": problem.detail,
     }
-    if request is not None:
-        body["instance"] = request.url.path
+    if instance is not None:
+        body["instance"] = instance
     body.update(problem.extensions)
     return Response(
         content=orjson.dumps(body),
@@ -79,16 +80,9 @@ def problem_response(problem: HttpProblem, request: Request | None = None) -> Re
 
 def validation_problem(errors: list[dict[str, str]], detail: str | None = None) -> HttpProblem:
     """A 422 listing each invalid field (camelCase path) and why."""
-    unknown = [e["field"] for e in errors if e.get("reason") == "unknown field"]
-    if detail is None:
-        detail = (
-            "unknown field(s): " + ", ".join(unknown)
-            if unknown
-            else "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        )
     return HttpProblem(
         422,
-        detail,
+        detail or field_errors_summary(errors),
         type_="/problems/invalid-request",
         title="The request is not valid",
         errors=errors,
@@ -125,6 +119,8 @@ def to_problem(error: Exception) -> HttpProblem | None:
             title="The shipment is closed",
             currentStatus=error.status,
         )
+    if isinstance(error, InvalidInput):
+        return validation_problem(error.errors, error.detail)
     if isinstance(error, InvalidShipment):
         return validation_problem(
             [{"field": camel_path(p.field), "reason": p.message} for p in error.problems]
@@ -143,15 +139,18 @@ def to_problem(error: Exception) -> HttpProblem | None:
     return None
 
 
-def version_conflict_problem(error: VersionConflict, **extensions: Any) -> HttpProblem:
+def version_conflict_problem(
+    error: VersionConflict, detail: str | None = None, **extensions: Any
+) -> HttpProblem:
     """The 412 of a stale tag: where the shipment is now (and what else the caller adds).
 
     ``extensions`` are the members a stale write's answer adds: ``changesSince``,
-    ``changesSinceComplete``, ``conflictingFields`` (``api.http.stale_writes``).
+    ``changesSinceComplete``, ``conflictingFields`` (``api.http.write_answers``).
     """
     return HttpProblem(
         412,
-        f"the shipment has changed: it is now at version {error.current_version}; "
+        detail
+        or f"the shipment has changed: it is now at version {error.current_version}; "
         "read it again and retry with its current ETag",
         type_="/problems/version-conflict",
         title="The shipment was changed by someone else",
@@ -171,23 +170,21 @@ def outage_problem() -> HttpProblem:
     )
 
 
-def unexpected_problem(request_id: str | None) -> HttpProblem:
-    """The 500 for an error nobody expected: it says nothing of what failed."""
-    return HttpProblem(
-        500,
-        "the server failed to handle this request; it has been logged",
-        headers={"X-Request-ID": request_id} if request_id else None,
-    )
+def unexpected_problem() -> HttpProblem:
+    """The 500 for an error nobody expected: it says nothing of what failed.
+
+    The request id on the answer (``api.plumbing.pipeline``) finds the logged trace.
+    """
+    return HttpProblem(500, "the server failed to handle this request; it has been logged")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Route every exception, expected or not, to a problem+json answer."""
+    """Render FastAPI's own refusals (no route, a bad parameter) as our problems.
 
-    async def handle_known(request: Request, error: Exception) -> Response:
-        problem = to_problem(error)
-        if problem is None:
-            return await handle_unexpected(request, error)
-        return problem_response(problem, request)
+    Every other exception leaves the app and is rendered by the request
+    pipeline (``api.plumbing.pipeline``) with ``to_problem``, for the routes and
+    the doors in front of them alike.
+    """
 
     async def handle_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
@@ -197,7 +194,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         if error.status_code == 404:
             detail = "no such resource"
         return problem_response(
-            HttpProblem(error.status_code, detail, headers=dict(error.headers or {})), request
+            HttpProblem(error.status_code, detail, headers=dict(error.headers or {})),
+            request.url.path,
         )
 
     async def handle_request_validation(request: Request, error: Exception) -> Response:
@@ -209,31 +207,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             }
             for e in error.errors()
         ]
-        return problem_response(validation_problem(errors), request)
+        return problem_response(validation_problem(errors), request.url.path)
 
-    async def handle_unexpected(request: Request, error: Exception) -> Response:
-        _log.exception("unexpected error on %s %s", request.method, request.url.path)
-        # Starlette answers unexpected errors from its outermost middleware, outside
-        # RequestIdMiddleware, so the id (the client's only handle on the logged
-        # trace) must be set here or the 500 would go out without it.
-        request_id = request.scope.get("state", {}).get("request_id")
-        return problem_response(unexpected_problem(request_id), request)
-
-    for known in (
-        HttpProblem,
-        ShipmentNotFound,
-        VersionConflict,
-        IllegalTransition,
-        ShipmentClosed,
-        InvalidShipment,
-        IdempotencyKeyReused,
-        StoreUnavailable,
-        OperationalError,
-        InterfaceError,
-        SubscriptionNotFound,
-        RefusedDestination,
-    ):
-        app.add_exception_handler(known, handle_known)
     app.add_exception_handler(StarletteHTTPException, handle_http)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
-    app.add_exception_handler(Exception, handle_unexpected)

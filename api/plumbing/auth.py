@@ -1,8 +1,10 @@
 """Bearer-token authentication and role checks (API.md "Who may do what").
 
-A presented token is hashed and compared, in constant time, with the hash of
-every configured token, so neither the comparison nor an early exit tells an
-attacker how close a guess came. With no token configured (and auth not
+A presented token is either a JWT access token of the configured identity
+provider (verified by ``api.plumbing.jwt_tokens``) or one of ours: hashed and
+compared, in constant time, with the hash of every configured token, so
+neither the comparison nor an early exit tells an attacker how close a guess
+came. With no token and no identity provider configured (and auth not
 required) the service runs open, as the anonymous admin: local development
 only, which ``shipments serve`` enforces by refusing non-loopback hosts.
 """
@@ -15,8 +17,16 @@ import threading
 import time
 
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.http.problems import HttpProblem
+from api.plumbing.jwt_tokens import (
+    JwtVerifier,
+    TokenRefused,
+    Verdict,
+    build_jwt_verifier,
+    looks_like_jwt,
+)
 from api.plumbing.principals import ANONYMOUS, Principal, Role
 from api.wiring import Services
 from infrastructure.settings import Settings
@@ -28,15 +38,26 @@ _log = logging.getLogger("shipments.auth")
 # Documents the scheme in /openapi.json; errors are ours (problem+json), not FastAPI's.
 bearer_scheme = HTTPBearer(
     auto_error=False,
-    description="`Authorization: Bearer <token>`; make one with `shipments tokens add`.",
+    description="`Authorization: Bearer <token>`: a token made with `shipments tokens add`, "
+    "or a JWT access token (RFC 9068) of the identity provider the service is configured "
+    'to trust. A refused token is 401 with `WWW-Authenticate: Bearer error="invalid_token", '
+    'error_description="…"`; a role that does not allow the operation is 403.',
 )
 
 
 class Authenticator:
     """Turns an ``Authorization`` header into a ``Principal``, or refuses with 401/403."""
 
-    def __init__(self, tokens: TokenStore, *, required: bool, cache_seconds: float) -> None:
+    def __init__(
+        self,
+        tokens: TokenStore,
+        *,
+        required: bool,
+        cache_seconds: float,
+        access_tokens: JwtVerifier | None = None,
+    ) -> None:
         self._tokens = tokens
+        self.access_tokens = access_tokens
         self._cache_seconds = cache_seconds
         self._lock = threading.Lock()
         self._records = tokens.records()
@@ -44,7 +65,7 @@ class Authenticator:
         self._refreshing = False
         # Decided once, at start: tokens added to an open server take effect on restart,
         # and revoking every token of a protected server never opens it.
-        self.open = not required and not self._records
+        self.open = not required and not self._records and access_tokens is None
 
     @property
     def reads_store_per_request(self) -> bool:
@@ -61,6 +82,9 @@ class Authenticator:
                 "send a token as `Authorization: Bearer <token>`",
                 headers={"WWW-Authenticate": REALM},
             )
+        access_token = self._access_token(credentials)
+        if access_token is not None and self.access_tokens is not None:
+            return self._principal_of(self.access_tokens.verify(access_token))
         record = self._find(hash_token(credentials.credentials))
         if record is None:
             raise HttpProblem(
@@ -69,6 +93,48 @@ class Authenticator:
                 headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
             )
         return Principal(subject=record.name, role=Role(record.role))
+
+    async def authenticate_async(
+        self, credentials: HTTPAuthorizationCredentials | None
+    ) -> Principal:
+        """``authenticate``, running in a worker thread whatever would block the event loop.
+
+        That is reading the token list (when no copy is kept) and fetching the
+        provider's key set again for a token signed with a key it does not hold yet.
+        """
+        verifier, access_token = self.access_tokens, self._access_token(credentials)
+        if verifier is not None and access_token is not None:
+            verdict = verifier.verify(access_token)
+            if isinstance(verdict, TokenRefused) and verdict.keys_may_help:
+                await run_in_threadpool(verifier.fetch_keys_for, verdict)
+                verdict = verifier.verify(access_token)
+            return self._principal_of(verdict)
+        if self.reads_store_per_request:
+            return await run_in_threadpool(self.authenticate, credentials)
+        return self.authenticate(credentials)
+
+    def _access_token(self, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+        """The bearer token, if it is for the identity provider's verifier (else None)."""
+        if self.access_tokens is None or credentials is None:
+            return None
+        token = credentials.credentials
+        return token if credentials.scheme.lower() == "bearer" and looks_like_jwt(token) else None
+
+    def _principal_of(self, verdict: Verdict) -> Principal:
+        """The caller an access token names; 401 (RFC 6750) if refused, 403 if it has no role."""
+        if isinstance(verdict, TokenRefused):
+            raise HttpProblem(
+                401,
+                f"the bearer token was refused: {verdict.reason}",
+                headers={"WWW-Authenticate": refused_token_challenge(verdict.reason)},
+            )
+        if verdict.role is None:
+            raise HttpProblem(
+                403,
+                "the access token grants no role here: its roles claim holds none of "
+                "reader, writer or admin",
+            )
+        return Principal(subject=verdict.subject, role=verdict.role)
 
     @staticmethod
     def authorize(principal: Principal, needed: Role) -> Principal:
@@ -119,13 +185,29 @@ class Authenticator:
             self._refreshing = False
 
 
+def refused_token_challenge(reason: str) -> str:
+    """The RFC 6750 §3 challenge for a refused token (the description in its allowed characters)."""
+    description = "".join(char for char in reason if " " <= char <= "~" and char not in {'"', "\\"})
+    return f'{REALM}, error="invalid_token", error_description="{description}"'
+
+
 def build_authenticator(settings: Settings, services: Services) -> Authenticator:
-    """The authenticator over the configured token store (file, or the events' database)."""
+    """The authenticator over the configured token store and identity provider, if any.
+
+    The provider's keys are fetched in a background thread, so start-up never
+    waits for (or fails with) the provider.
+    """
     tokens = open_token_store(
         settings.tokens_file,
         services.store.factory.datastore,  # type: ignore[attr-defined]
         create_table=settings.create_tables,
     )
+    access_tokens = build_jwt_verifier(settings)
+    if access_tokens is not None:
+        access_tokens.key_set.start_loading()
     return Authenticator(
-        tokens, required=settings.require_auth, cache_seconds=settings.token_cache_seconds
+        tokens,
+        required=settings.require_auth,
+        cache_seconds=settings.token_cache_seconds,
+        access_tokens=access_tokens,
     )

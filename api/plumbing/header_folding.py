@@ -1,13 +1,11 @@
 """Folds repeated list-valued request headers into one line (RFC 9110 §5.3).
 
 A client (or a proxy) may send ``If-Match`` as several header lines; they mean
-one comma-separated list. Folding them at the edge lets every route read a
+one comma-separated list. The request pipeline folds them, so every handler reads a
 single value instead of silently using only the first line.
 """
 
 from __future__ import annotations
-
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 FOLDED_HEADERS = frozenset({b"if-match", b"if-none-match", b"prefer"})
 
@@ -26,15 +24,3 @@ def fold_list_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
             seen[lowered] = len(folded)
         folded.append((name, value))
     return folded
-
-
-class ListHeaderFoldingMiddleware:
-    """Applies ``fold_list_headers`` to every HTTP request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope["headers"] = fold_list_headers(list(scope["headers"]))
-        await self.app(scope, receive, send)

@@ -17,8 +17,8 @@ from infrastructure.delivery.subscriptions import (
     Subscription,
     SubscriptionChanges,
 )
+from infrastructure.errors import store_errors
 from infrastructure.event_store import ShipmentStore
-from infrastructure.stream_reader import translated_store_errors
 
 
 class SubscriptionAdministration:
@@ -39,7 +39,7 @@ class SubscriptionAdministration:
 
     def head(self) -> int:
         """The feed's latest position (0 when empty): what ``lag`` is measured against."""
-        with translated_store_errors():
+        with store_errors():
             return int(self._store.recorder.max_notification_id() or 0)
 
     def add(
@@ -52,7 +52,7 @@ class SubscriptionAdministration:
         """A new subscription (``RefusedDestination`` for a URL it may not send to)."""
         checked_destination(url, allow_private=self._allow_private)
         if after is None:
-            with translated_store_errors():
+            with store_errors():
                 after = self._store.shipment_recorder.settled_head()
         return self.subscriptions.add(url, types or (), description, after, self._clock.now())
 

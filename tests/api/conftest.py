@@ -7,7 +7,6 @@ Every answer of 400 or more that any test receives is checked against the contra
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -45,17 +44,25 @@ def problem_of(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def problem_answers_are_clean(client: TestClient) -> Iterator[None]:
-    """Check every error answer of every test in this package, not just the asserted ones."""
+def problem_answers_are_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check every error answer of every test in this package, not just the asserted ones.
+
+    Every test client made during the test gets the check (the shared ``client`` and
+    any a test makes itself); a test that needs no app builds none.
+    """
 
     def check(response: httpx.Response) -> None:
         if response.status_code >= 400 and response.request.method != "HEAD":
             response.read()
             check_problem(response)
 
-    client.event_hooks["response"].append(check)
-    yield
-    client.event_hooks["response"].remove(check)
+    made = TestClient.__init__
+
+    def checked_client(self: TestClient, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        self.event_hooks["response"].append(check)
+
+    monkeypatch.setattr(TestClient, "__init__", checked_client)
 
 
 def create(client: TestClient, body: dict[str, Any], **headers: str) -> httpx.Response:

@@ -1,8 +1,8 @@
 """Browser apps on other origins: CORS, off by default, on for ``SHIPMENTS_CORS_ORIGINS``.
 
 A cross-origin app must get its preflights answered and must be able to read the
-``ETag`` it sends back in ``If-Match`` — also on the answers the fast paths give
-in front of the framework (``api.edge.reads``, ``api.edge.writes``).
+``ETag`` it sends back in ``If-Match`` — also on the answers given
+at the doors in front of the router (``api.edge``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.routing import Router
 
 from api.http.app import create_app
 from infrastructure.settings import Settings
@@ -33,16 +33,16 @@ def cors_client(settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def framework_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The requests that reached FastAPI itself (the fast paths answer in front of it)."""
+    """The requests that reached FastAPI's router (the doors answer in front of it)."""
     calls: list[str] = []
-    original = FastAPI.__call__
+    original = Router.__call__
 
-    async def counted(self: FastAPI, scope: Any, receive: Any, send: Any) -> None:
+    async def counted(self: Router, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             calls.append(f"{scope['method']} {scope['path']}")
         await original(self, scope, receive, send)
 
-    monkeypatch.setattr(FastAPI, "__call__", counted)
+    monkeypatch.setattr(Router, "__call__", counted)
     return calls
 
 
@@ -138,7 +138,7 @@ def test_a_preflight_from_another_origin_or_for_delete_is_refused(
     assert delete.status_code == 400
 
 
-def test_fast_path_reads_and_writes_carry_the_cors_headers(
+def test_reads_and_writes_at_the_doors_carry_the_cors_headers(
     cors_client: TestClient, framework_calls: list[str]
 ) -> None:
     shipment = created(cors_client)
@@ -154,7 +154,7 @@ def test_fast_path_reads_and_writes_carry_the_cors_headers(
     assert write.status_code == 200, write.text
     assert_readable_cross_origin(write)
     assert write.headers["ETag"] == quoted(write.json())
-    assert framework_calls == [], "these answers were meant to come from the fast paths"
+    assert framework_calls == [], "these answers were meant to come from the doors"
 
 
 def test_answers_of_the_full_app_carry_the_cors_headers_errors_included(

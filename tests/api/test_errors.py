@@ -143,11 +143,11 @@ def test_an_unexpected_failure_on_read_is_a_500_problem_that_hides_internals(
     client: TestClient, shipment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = client.app.state  # type: ignore[attr-defined]
-    # Both read paths: the event-loop reader (api.edge.reads) and the app's own route,
-    # which is what a read with a query string takes.
+    # Both readers: the event loop's (``api.edge.reads``) and the view's own in a
+    # worker thread (the route's, and the door's when the loop cannot read at once).
     monkeypatch.setattr(state.document_reads, "get", fail_unexpectedly)
     monkeypatch.setattr(state.services.view, "get", fail_unexpectedly)
-    for path in (url(shipment), url(shipment) + "?via=route"):
+    for path in (url(shipment), url(shipment).upper().replace("/V1/SHIPMENTS", "/v1/shipments")):
         response = client.get(path, headers={"X-Request-ID": "trace-500"})
         problem_of(response, 500)
         assert response.headers["X-Request-ID"] == "trace-500"

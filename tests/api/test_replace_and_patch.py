@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.http import shipment_writes
+from api.http import write_answers
 from tests.api.conftest import (
     SERVER_OWNED,
     current,
@@ -237,7 +237,7 @@ def test_a_write_answers_the_bytes_its_view_row_stored_without_rendering_them_ag
     def rendered_again(*args: Any) -> bytes:
         raise AssertionError("the answer's document is the one rendered for the view row")
 
-    monkeypatch.setattr(shipment_writes, "encode_document", rendered_again)
+    monkeypatch.setattr(write_answers, "encode_document", rendered_again)
 
     response = patch(client, shipment, changes)
 

@@ -29,7 +29,7 @@ def test_a_request_is_logged_as_one_json_line_with_who_did_what(
 ) -> None:
     capsys.readouterr()
     created = auth_client.post(
-        "/v1/shipments?trace=1",
+        "/v1/shipments",
         json=new_shipment,
         headers={**bearer(issued_tokens.writer), "X-Request-ID": "req-42"},
     )

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from api.http.stale_writes import ChangesRead, MergeRequest, _merge_decision
+from application.stale_writes import ChangesRead, MergeRequest, _merge_decision
 from domain.merging import Edit
 from domain.shipment import Shipment
 from domain.values import Status

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from infrastructure.co_commit import Statement
+from infrastructure.co_commit import Statement, runs_of_same_sql
 from infrastructure.group_commit import grouped_by_sql
-from infrastructure.recorders import runs_of_same_sql
 
 UPSERT = "INSERT INTO view …"
 INDEX = "INSERT INTO versions …"

@@ -1,7 +1,7 @@
 // The console's entry point: who is calling, the live feed, and which view the URL names.
 
 import { describeError, onUnauthorized } from "./api.js";
-import { askForToken, signIn } from "./auth.js";
+import { askForToken, returnFromProvider, signIn } from "./auth.js";
 import { h, replaceChildren } from "./dom.js";
 import { startFeed } from "./feed.js";
 import { renderList } from "./list-view.js";
@@ -50,6 +50,7 @@ async function reauthenticate(error) {
 
 async function start() {
   try {
+    await returnFromProvider();
     await signIn();
   } catch (error) {
     replaceChildren(main, h("p", { role: "alert", class: "error" }, describeError(error)));

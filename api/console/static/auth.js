@@ -2,9 +2,17 @@
 
 import { getJson, storeToken, storedToken } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
+import { finishSignIn, signInOptions, startSignIn } from "./sign-in.js";
 
 let identity = null;
 let pendingPrompt = null;
+let signInProblem = null;
+let providerOffer = null;
+
+/** Back from the identity provider? Take the token it issued (before anything asks /v1). */
+export async function returnFromProvider() {
+  signInProblem = await finishSignIn();
+}
 
 /** ``{subject, role}`` of the caller, once known. */
 export function currentIdentity() {
@@ -42,9 +50,13 @@ export async function signIn() {
 export function askForToken(error) {
   const prompt = document.getElementById("token-prompt");
   const reason = document.getElementById("token-reason");
-  reason.textContent = storedToken()
-    ? `The service refused the token (401): ${error?.problem?.detail || "unknown or revoked"}.`
-    : "This service needs a bearer token (it answered 401 Unauthorized).";
+  reason.textContent =
+    signInProblem ||
+    (storedToken()
+      ? `The service refused the token (401): ${error?.problem?.detail || "unknown or revoked"}.`
+      : "This service needs a bearer token (it answered 401 Unauthorized).");
+  signInProblem = null;
+  offerProviderSignIn();
   prompt.hidden = false;
   const input = document.getElementById("token-input");
   input.focus();
@@ -65,6 +77,17 @@ export function askForToken(error) {
     form.addEventListener("submit", submitted);
   });
   return pendingPrompt;
+}
+
+/** "Sign in with <issuer>", when the service trusts an identity provider's tokens. */
+async function offerProviderSignIn() {
+  providerOffer ??= signInOptions();
+  const options = await providerOffer;
+  if (!options) return;
+  const button = document.getElementById("provider-button");
+  button.textContent = `Sign in with ${options.issuer}`;
+  button.onclick = () => startSignIn(options);
+  document.getElementById("provider-sign-in").hidden = false;
 }
 
 function showIdentity() {

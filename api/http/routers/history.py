@@ -18,7 +18,7 @@ from api.http.openapi_docs import (
     shipment_answer,
 )
 from api.http.past_versions import version_response
-from api.http.shipment_writes import parse_shipment_id
+from api.http.write_answers import parse_shipment_id
 from infrastructure.event_store import MAX_POSITION
 from infrastructure.stream_reader import StreamReader
 from projections.shipment_history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, history_page

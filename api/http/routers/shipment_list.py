@@ -12,8 +12,9 @@ from pydantic.alias_generators import to_camel
 from api.http.dependencies import ReaderDep, ServicesDep
 from api.http.openapi_docs import COMMON_PROBLEMS, CURSOR_SCHEMA
 from api.http.problems import validation_problem
-from api.http.schemas import STATE_CODES, ShipmentOut
+from api.http.schemas import ShipmentOut
 from api.http.wire_formats import FullDate, Rfc3339Instant
+from application.input_models import STATE_CODES
 from domain.values import US_STATE_CODES, ShipmentType, Status
 from projections.shipment_list import (
     DEFAULT_LIMIT,

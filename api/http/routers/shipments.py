@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from api.http.dependencies import ReaderDep, RequestIdDep, ServicesDep, WriterDep
-from api.http.etags import etag_header, if_none_match_matches, parse_condition
-from api.http.idempotency_keys import validated_key
+from api.http.current_state import current_state_response
+from api.http.dependencies import ReaderDep, ServicesDep, WriterDep
 from api.http.openapi_docs import (
     COMMON_PROBLEMS,
     ETAG_HEADER,
@@ -26,11 +25,9 @@ from api.http.openapi_docs import (
     shipment_answer,
 )
 from api.http.past_versions import as_of_response
-from api.http.request_body import read_limited_body
-from api.http.shipment_input import JSON, MERGE_PATCH
-from api.http.shipment_writes import ShipmentWrites, WriteRequest, parse_shipment_id
-from api.plumbing.principals import Principal
-from api.wiring import Services
+from api.http.write_answers import WriteAnswers, parse_shipment_id
+from api.http.write_bodies import JSON, MERGE_PATCH
+from api.http.write_requests import write_request
 from infrastructure.errors import ShipmentNotFound
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
@@ -92,31 +89,6 @@ READ_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _write_request(
-    request: Request,
-    svc: Services,
-    principal: Principal,
-    rid: str,
-    idempotency_key: str | None,
-    if_match: str | None = None,
-    if_none_match: str | None = None,
-    prefer: str | None = None,
-) -> WriteRequest:
-    key = validated_key(idempotency_key)
-    return WriteRequest(
-        method=request.method,
-        path=request.url.path,
-        body=await read_limited_body(request, svc.settings.max_body_bytes),
-        content_type=request.headers.get("content-type"),
-        principal=principal,
-        request_id=rid,
-        idempotency_key=key,
-        if_match=if_match,
-        if_none_match=if_none_match,
-        prefer=prefer,
-    )
-
-
 @router.post(
     "",
     operation_id="createShipment",
@@ -140,12 +112,11 @@ async def create_shipment(
     request: Request,
     svc: ServicesDep,
     principal: WriterDep,
-    rid: RequestIdDep,
     idempotency_key: IdempotencyKey = None,
     x_request_id: RequestIdHeader = None,
 ) -> Response:
-    write = await _write_request(request, svc, principal, rid, idempotency_key)
-    return await ShipmentWrites(svc.shipments).create(write)
+    write = await write_request(request.scope, request.receive, principal)
+    return await WriteAnswers(svc.shipments).create(write)
 
 
 # HEAD is GET without the body (RFC 9110 §9.3.2). It gets its own route: one route
@@ -180,13 +151,7 @@ def get_shipment(
     if found is None:
         raise ShipmentNotFound(parsed_id)
     version, document = found
-    etag = etag_header(parsed_id, version)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if if_none_match is not None and if_none_match_matches(
-        parse_condition(if_none_match), parsed_id, version
-    ):
-        return Response(status_code=304, headers=headers)
-    return Response(content=document, media_type="application/json", headers=headers)
+    return current_state_response(parsed_id, version, document, if_none_match)
 
 
 @router.put(
@@ -213,7 +178,6 @@ async def replace_shipment(
     request: Request,
     svc: ServicesDep,
     principal: WriterDep,
-    rid: RequestIdDep,
     if_match: IfMatch = None,
     if_none_match: IfNoneMatch = None,
     idempotency_key: IdempotencyKey = None,
@@ -221,10 +185,8 @@ async def replace_shipment(
     x_request_id: RequestIdHeader = None,
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
-    write = await _write_request(
-        request, svc, principal, rid, idempotency_key, if_match, if_none_match, prefer
-    )
-    return await ShipmentWrites(svc.shipments).replace(parsed_id, write)
+    write = await write_request(request.scope, request.receive, principal)
+    return await WriteAnswers(svc.shipments).replace(parsed_id, write)
 
 
 @router.patch(
@@ -252,14 +214,11 @@ async def patch_shipment(
     request: Request,
     svc: ServicesDep,
     principal: WriterDep,
-    rid: RequestIdDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
     prefer: Prefer = None,
     x_request_id: RequestIdHeader = None,
 ) -> Response:
     parsed_id = parse_shipment_id(shipment_id)
-    write = await _write_request(
-        request, svc, principal, rid, idempotency_key, if_match, prefer=prefer
-    )
-    return await ShipmentWrites(svc.shipments).patch(parsed_id, write)
+    write = await write_request(request.scope, request.receive, principal)
+    return await WriteAnswers(svc.shipments).patch(parsed_id, write)

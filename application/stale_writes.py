@@ -22,22 +22,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
-from starlette.concurrency import run_in_threadpool
+from anyio.to_thread import run_sync
 
-from api.http.field_names import camel
-from api.http.problems import version_conflict_problem
+from application.field_names import camel
+from application.ports import ShipmentStreams
+from application.write_commands import ChangesSince, Stale
 from domain.merging import MERGEABLE_FIELDS, Edit, fields_changed
 from domain.shipment import Shipment
 from infrastructure.bounded_cache import BoundedCache
 from infrastructure.errors import ShipmentNotFound, VersionConflict
 from infrastructure.idempotency import IdempotencyClaim
 from infrastructure.recent_states import Written
-from infrastructure.shipment_service import ShipmentService
-from infrastructure.stream_reader import StreamReader
 from infrastructure.write_commands import Decide, WriteCommand, WriteOutcome
 from projections.shipment_document import document_of
 from projections.shipment_history import MAX_PAGE_SIZE, Step, read_steps, steps_of_documents
@@ -61,12 +60,12 @@ class ChangesRead:
     steps: list[Step]
     end: Shipment | None  # the state at ``up_to`` (when all the steps were read)
 
-    def problem_members(self) -> dict[str, Any]:
-        """``changesSince`` and ``changesSinceComplete`` of the 412."""
-        return {
-            "changesSince": [step.history_item() for step in self.steps[:CHANGES_SINCE_LIMIT]],
-            "changesSinceComplete": self.up_to - self.after <= CHANGES_SINCE_LIMIT,
-        }
+    def changes_since(self) -> ChangesSince:
+        """The first ``CHANGES_SINCE_LIMIT`` history items, as a stale write's answer has them."""
+        return ChangesSince(
+            [step.history_item() for step in self.steps[:CHANGES_SINCE_LIMIT]],
+            complete=self.up_to - self.after <= CHANGES_SINCE_LIMIT,
+        )
 
     def changed_fields(self) -> frozenset[str]:
         """The domain names of the fields these steps changed."""
@@ -85,7 +84,7 @@ class ChangesRead:
 
 
 def read_changes(
-    service: ShipmentService,
+    service: ShipmentStreams,
     shipment_id: UUID,
     after: int,
     up_to: int,
@@ -96,20 +95,19 @@ def read_changes(
     They start from the state at ``after``, kept in memory when this process wrote
     it lately (``RecentStates``), else read from the stream (snapshot, events).
     """
-    reader = StreamReader(service.store)
     count = up_to - after if limit is None else min(limit, up_to - after)
     start = service.recent_state(shipment_id, after) if after > 0 else None
-    page = read_steps(reader, shipment_id, after, min(count, MAX_PAGE_SIZE), start)
+    page = read_steps(service, shipment_id, after, min(count, MAX_PAGE_SIZE), start)
     base, steps = page.start, list(page.steps)
     while len(steps) < count and page.next_after is not None:
         size = min(count - len(steps), MAX_PAGE_SIZE)
-        page = read_steps(reader, shipment_id, page.next_after, size, page.end)
+        page = read_steps(service, shipment_id, page.next_after, size, page.end)
         steps += page.steps
     return ChangesRead(after, up_to, base, steps, page.end)
 
 
 def kept_changes(
-    service: ShipmentService,
+    service: ShipmentStreams,
     shipment_id: UUID,
     after: int,
     up_to: int,
@@ -153,11 +151,11 @@ these are the reads the memory of written states could not answer. One per app.
 """
 
 
-_STREAM_READS: WeakKeyDictionary[ShipmentService, StreamReads] = WeakKeyDictionary()
+_STREAM_READS: WeakKeyDictionary[ShipmentStreams, StreamReads] = WeakKeyDictionary()
 _STREAM_READS_LOCK = threading.Lock()
 
 
-def stream_reads_of(service: ShipmentService) -> StreamReads:
+def stream_reads_of(service: ShipmentStreams) -> StreamReads:
     """The memory of stream reads of one service (``STREAM_READS_KEPT`` entries), made once."""
     with _STREAM_READS_LOCK:
         reads = _STREAM_READS.get(service)
@@ -181,16 +179,16 @@ class StaleWrites:
     """Answers a write whose ``If-Match`` was stale: a 412 that says what changed, or a merge."""
 
     def __init__(
-        self, service: ShipmentService, execute: Execute, stream_reads: StreamReads
+        self, service: ShipmentStreams, execute: Execute, stream_reads: StreamReads
     ) -> None:
         self._service = service
         self._execute = execute
         self._stream_reads = stream_reads
 
-    async def refuse(self, conflict: VersionConflict) -> NoReturn:
-        """The 412, with the first history items after the version the writer named."""
+    async def refuse(self, conflict: VersionConflict) -> Stale:
+        """The stale write's answer, with the first history items after the version it named."""
         read = await self._read(conflict, conflict.since or 0, CHANGES_SINCE_LIMIT)
-        raise version_conflict_problem(conflict, **read.problem_members())
+        return _stale(conflict, read)
 
     def merged_in_memory(self, current: Shipment, base_version: int, request: MergeRequest) -> bool:
         """Merge onto ``current`` from the states this process wrote lately, if they are all
@@ -212,8 +210,11 @@ class StaleWrites:
         current.merge(edit, changed, base_version, request.actor, request.request_id)
         return True
 
-    async def merge(self, conflict: VersionConflict, request: MergeRequest) -> WriteOutcome | None:
-        """The outcome of the write merged onto the current version; a 412 when fields overlap.
+    async def merge(
+        self, conflict: VersionConflict, request: MergeRequest
+    ) -> WriteOutcome | Stale | None:
+        """The outcome of the write merged onto the current version; ``Stale`` when fields
+        overlap (or the merge was overtaken ``MAX_MERGE_ROUNDS`` times).
 
         None when the write's fields cannot be worked out (a body that cannot be read
         cannot be merged): it is then answered as a stale write without the preference.
@@ -228,11 +229,7 @@ class StaleWrites:
         for _ in range(MAX_MERGE_ROUNDS):
             conflicting = edit.conflicts(read.changed_fields())
             if conflicting:
-                raise version_conflict_problem(
-                    conflict,
-                    **read.problem_members(),
-                    conflictingFields=sorted(camel(name) for name in conflicting),
-                )
+                return _stale(conflict, read, tuple(sorted(camel(name) for name in conflicting)))
             decide = _merge_decision(
                 conflict.shipment_id, edit, read, request, self._service.kept_state
             )
@@ -241,7 +238,7 @@ class StaleWrites:
                 return outcome
             conflict = outcome.error
             read = read.then(await self._read(conflict, read.up_to))
-        raise version_conflict_problem(conflict, **read.problem_members())
+        return _stale(conflict, read)
 
     async def _read(
         self, conflict: VersionConflict, after: int, limit: int | None = None
@@ -256,7 +253,7 @@ class StaleWrites:
         key = (conflict.shipment_id, after, conflict.current_version, limit)
         read = self._stream_reads.get(key)
         if read is None:
-            read = await run_in_threadpool(
+            read = await run_sync(
                 read_changes,
                 self._service,
                 conflict.shipment_id,
@@ -266,6 +263,18 @@ class StaleWrites:
             )
             self._stream_reads.put(key, read)
         return read
+
+
+def _stale(
+    conflict: VersionConflict, read: ChangesRead, conflicting_fields: tuple[str, ...] = ()
+) -> Stale:
+    return Stale(
+        conflict.shipment_id,
+        conflict.current_version,
+        "changed",
+        read.changes_since(),
+        conflicting_fields,
+    )
 
 
 def _merge_decision(

@@ -1,7 +1,8 @@
-"""From request bytes to domain values: JSON parsing, merge patch, validation.
+"""From a write's body (a JSON object in the API's names) to domain values.
 
-Errors are raised as problems naming each field by its camelCase path, so a
-client can point at the exact mistake.
+Merge patch, validation with the input models, server-owned fields. Refusals
+are ``InvalidInput`` naming each field by its camelCase path, so a client can
+point at the exact mistake (``api`` answers them as 422 problems).
 """
 
 from __future__ import annotations
@@ -12,41 +13,36 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from api.http.field_names import camel_path
-from api.http.problems import HttpProblem, validation_problem
-from api.http.schemas import AddressIn, ShipmentWrite
+from application.field_names import camel_path
+from application.input_models import AddressIn, ShipmentWrite
 from domain.details import ShipmentDetails
 from domain.errors import FieldProblem, InvalidShipment
+from domain.merging import Edit
+from domain.shipment import Shipment
 from domain.values import Address, Status
+from projections.shipment_document import shipment_document
+
+Requested = tuple[ShipmentDetails, Status | None]
+"""The details a write asks for, and the status (None: unchanged)."""
 
 SERVER_OWNED = ("id", "eTag", "version", "createdAt", "updatedAt")
-MERGE_PATCH = "application/merge-patch+json"
-JSON = "application/json"
 
 
-def require_content_type(content_type: str | None, accepted: tuple[str, ...]) -> None:
-    """415 unless the body's media type is one of ``accepted`` (parameters ignored)."""
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type not in accepted:
-        raise HttpProblem(
-            415,
-            f"send the body as {' or '.join(accepted)}",
-            headers={"Accept-Patch": MERGE_PATCH} if MERGE_PATCH in accepted else None,
-        )
+class InvalidInput(Exception):
+    """A body that does not describe a valid shipment: each field (camelCase) and why."""
+
+    def __init__(self, errors: list[dict[str, str]], detail: str | None = None) -> None:
+        self.errors = errors
+        self.detail = detail or field_errors_summary(errors)
+        super().__init__(self.detail)
 
 
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object; 400 for malformed JSON, 422 for another JSON value."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise HttpProblem(400, "the body is not well-formed JSON") from None
-    if not isinstance(value, dict):
-        raise validation_problem(
-            [{"field": "(body)", "reason": "must be a JSON object"}],
-            "the body must be a JSON object",
-        )
-    return value
+def field_errors_summary(errors: list[dict[str, str]]) -> str:
+    """One line for a list of field errors: the unknown fields, or each field and why."""
+    unknown = [e["field"] for e in errors if e.get("reason") == "unknown field"]
+    if unknown:
+        return "unknown field(s): " + ", ".join(unknown)
+    return "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
 
 
 def apply_merge_patch(target: Any, patch: Any) -> Any:
@@ -65,13 +61,13 @@ def apply_merge_patch(target: Any, patch: Any) -> Any:
 def validate_write(body: dict[str, Any]) -> ShipmentWrite:
     """Validate a full write body; 422 naming every bad or unknown field."""
     if "status" in body and body["status"] is None:
-        raise validation_problem(
+        raise InvalidInput(
             [{"field": "status", "reason": "cannot be null; leave it out to keep it"}]
         )
     try:
         return ShipmentWrite.model_validate_json(orjson.dumps(body))
     except ValidationError as error:
-        raise validation_problem([_field_error(e) for e in error.errors()]) from None
+        raise InvalidInput([_field_error(e) for e in error.errors()]) from None
 
 
 def check_server_owned(body: dict[str, Any], current: dict[str, Any]) -> None:
@@ -82,7 +78,7 @@ def check_server_owned(body: dict[str, Any], current: dict[str, Any]) -> None:
         if name in body and not _same_value(name, body[name], current.get(name))
     ]
     if errors:
-        raise validation_problem(errors)
+        raise InvalidInput(errors)
 
 
 def reject_server_owned(body: dict[str, Any]) -> None:
@@ -93,7 +89,7 @@ def reject_server_owned(body: dict[str, Any]) -> None:
         if name in body
     ]
     if errors:
-        raise validation_problem(errors)
+        raise InvalidInput(errors)
 
 
 def to_domain(write: ShipmentWrite) -> tuple[ShipmentDetails, Status | None]:
@@ -157,3 +153,42 @@ def _field_error(error: Any) -> dict[str, str]:
     if error["type"] == "extra_forbidden":
         return {"field": location, "reason": "unknown field"}
     return {"field": camel_path(location), "reason": str(error["msg"])}
+
+
+def checked_patch(patch: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH body: an RFC 7396 merge patch that does not remove ``status``."""
+    if "status" in patch and patch["status"] is None:
+        raise InvalidInput(
+            [{"field": "status", "reason": "cannot be null"}], "status cannot be removed"
+        )
+    return patch
+
+
+def new_shipment(body: dict[str, Any]) -> Requested:
+    """A POST body: a new shipment's details (no status, no server-owned field)."""
+    reject_server_owned(body)
+    details, status = to_domain(validate_write(body))
+    if status is not None:
+        raise InvalidInput(
+            [{"field": "status", "reason": "cannot be set on create"}],
+            "a new shipment is always DRAFT; leave status out",
+        )
+    return details, status
+
+
+def patched(patch: dict[str, Any], current: dict[str, Any]) -> Requested:
+    """What a merge patch asks for, applied to the ``current`` representation."""
+    merged: dict[str, Any] = apply_merge_patch(current, patch)
+    check_server_owned(merged, current)
+    return to_domain(validate_write(merged))
+
+
+def edit_of(base: Shipment, body: dict[str, Any]) -> Edit:
+    """What a full write ``body`` changes relative to the ``base`` its writer read.
+
+    Server-owned fields may echo the base's values. Each value must be valid on its
+    own; the rules across fields run on the merged state (``Shipment.merge``).
+    """
+    check_server_owned(body, shipment_document(base))
+    values, status = requested_values(validate_write(body))
+    return Edit.between(base.details, base.status, values, status)

@@ -1,0 +1,141 @@
+"""Micro-benchmark without sockets: the CPU one request costs the app, GET and PATCH.
+
+The app is called in-process as an ASGI server calls it (one request at a time,
+on the app's own event loop), so the figure is the request path itself — the
+middleware stack, the request pipeline, the doors or the routes, the use case,
+the committer, the store — without the server's parsing or the network, and
+with little of the machine's noise: CPU time, not wall time, the median of
+``--repeat`` rounds. GET reads one shipment; PATCH sends ``If-Match: *`` with
+a weight that alternates, so every PATCH appends. The access log is written as
+in service (to a sink, not a terminal). Never asserts on timing.
+
+Run in two checkouts to compare them: ``python -m bench.request_path``
+(``--store postgres`` for PostgreSQL in a fresh schema).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from api.http.app import create_app
+from bench.stores import fresh_store, postgres_problem
+from infrastructure.settings import Settings
+
+Message = dict[str, Any]
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Message]], Any], Awaitable[None]]
+
+GET_HEADERS = [(b"host", b"bench"), (b"accept", b"application/json")]
+PATCH_HEADERS = [
+    (b"host", b"bench"),
+    (b"content-type", b"application/merge-patch+json"),
+    (b"if-match", b"*"),
+]
+
+
+async def _call(app: ASGIApp, method: str, path: str, body: bytes, headers: list[Any]) -> int:
+    """One request through the app, as a server hands it over; its status."""
+    status = 0
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client stays: nothing more to read
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+    await app(scope, receive, send)
+    return status
+
+
+async def _round(app: ASGIApp, method: str, path: str, count: int) -> None:
+    for sent in range(count):
+        if method == "GET":
+            status = await _call(app, "GET", path, b"", GET_HEADERS)
+        else:
+            body = b'{"weightLbs": %d}' % (1000 + sent % 2)
+            status = await _call(app, "PATCH", path, body, PATCH_HEADERS)
+        if status != 200:
+            raise AssertionError(f"{method} answered {status}")
+
+
+def measure(url: str, gets: int, patches: int, repeat: int) -> dict[str, list[float]]:
+    """CPU µs per request of each round, by method."""
+    app = create_app(Settings(database_url=url))
+    rounds: dict[str, list[float]] = {"GET": [], "PATCH": []}
+    # The access log is written as in service, to a sink that costs no terminal.
+    with (
+        open(os.devnull, "w") as sink,
+        contextlib.redirect_stderr(sink),
+        TestClient(app) as client,
+    ):
+        created = client.post("/v1/shipments", json={"shipmentType": "UHAUL"})
+        path = f"/v1/shipments/{created.json()['id']}"
+        portal = client.portal  # the app's own event loop, which the client started
+        assert portal is not None
+        for _ in range(repeat):
+            for method, count in (("GET", gets), ("PATCH", patches)):
+                started = time.process_time()
+                portal.call(_round, app, method, path, count)
+                rounds[method].append((time.process_time() - started) / count * 1e6)
+    return rounds
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: the CPU per GET and per PATCH of the request path."""
+    parser = argparse.ArgumentParser(prog="python -m bench.request_path", description=__doc__)
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--gets", type=int, default=3000, help="GETs per round")
+    parser.add_argument("--patches", type=int, default=600, help="PATCHes per round")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds; the median is quoted")
+    arguments = parser.parse_args(argv)
+    if arguments.store == "postgres" and (problem := postgres_problem()) is not None:
+        print(f"request path: skipping postgres: {problem}")
+        return 1
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-path-") as directory,
+        fresh_store(arguments.store, Path(directory), "path") as url,
+    ):
+        rounds = measure(url, arguments.gets, arguments.patches, arguments.repeat)
+    for method, values in rounds.items():
+        each = ", ".join(f"{value:.0f}" for value in values)
+        print(
+            f"request path: {arguments.store:8} {method:5} CPU per request: median "
+            f"{statistics.median(values):5.0f} µs (rounds: {each})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
