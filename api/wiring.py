@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from api.store_kinds import store_kind_of
 from infrastructure.append_sessions import AppendSession
+from infrastructure.delivery.administration import SubscriptionAdministration
+from infrastructure.delivery.subscription_store import SubscriptionStore
 from infrastructure.event_store import ShipmentStore
 from infrastructure.group_commit import GroupCommitter
 from infrastructure.idempotency import IdempotencyLedger
@@ -28,6 +30,7 @@ class Services:
     shipments: ShipmentService
     version_index: VersionIndex
     committer: GroupCommitter
+    subscriptions: SubscriptionAdministration
 
     def close(self) -> None:
         self.shipments.close()
@@ -53,6 +56,9 @@ def build_services(settings: Settings) -> Services:
         in_flight=kind.commits_in_flight(settings),
     )
     service = ShipmentService(store, ledger, committer)
+    subscriptions = SubscriptionStore(datastore)
+    if settings.create_tables:
+        subscriptions.create_tables()
     return Services(
         settings=settings,
         store=store,
@@ -60,6 +66,9 @@ def build_services(settings: Settings) -> Services:
         shipments=service,
         version_index=version_index,
         committer=committer,
+        subscriptions=SubscriptionAdministration(
+            subscriptions, store, allow_private=settings.webhook_allow_private
+        ),
     )
 
 

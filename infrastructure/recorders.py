@@ -78,16 +78,21 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
         topics: Sequence[str] = (),
         *,
         projected_in: ViewTable | None = None,
+        min_pull_interval_seconds: float | None = None,
     ) -> Subscription[ApplicationRecorder]:
         """Follow the log (the library leaves this unimplemented for SQLite): see
         ``infrastructure.sqlite_subscription``. Every event is read (``projected_in``
-        is PostgreSQL's saving: SQLite reads its own file, without a round trip)."""
+        is PostgreSQL's saving: SQLite reads its own file, without a round trip).
+        ``min_pull_interval_seconds``: a follower that must see each commit at once
+        (``infrastructure.log_follower``) reads without the runner's pause."""
         subscription = PollingSubscription(
             self,
             gt,
             topics,
             poll_interval_seconds=self.poll_interval_seconds,
-            min_pull_interval_seconds=self.min_pull_interval_seconds,
+            min_pull_interval_seconds=self.min_pull_interval_seconds
+            if min_pull_interval_seconds is None
+            else min_pull_interval_seconds,
         )
         self._subscriptions.add(subscription)
         return subscription
@@ -212,18 +217,22 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
         topics: Sequence[str] = (),
         *,
         projected_in: ViewTable | None = None,
+        min_pull_interval_seconds: float | None = None,
     ) -> Subscription[ApplicationRecorder]:
         """The library's subscription; with ``projected_in`` only what that view lacks.
 
         See ``select_unprojected``: every event the view's row is behind, and the
         last event of each page (so the follower's position moves on).
+        ``min_pull_interval_seconds`` as for SQLite.
         """
         subscription = ListeningPollingSubscription(
             self,
             gt,
             topics,
             poll_interval_seconds=self.poll_interval_seconds,
-            min_pull_interval_seconds=self.min_pull_interval_seconds,
+            min_pull_interval_seconds=self.min_pull_interval_seconds
+            if min_pull_interval_seconds is None
+            else min_pull_interval_seconds,
             projected_in=projected_in,
         )
         self._subscriptions.add(subscription)

@@ -163,6 +163,32 @@ class Settings(BaseSettings):
         "Empty (the default): no CORS headers at all.",
     )
 
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let subscriptions deliver to loopback, private and link-local addresses "
+        "(refused by default: the service must not be a way into its own network).",
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a receiver has to answer a delivery."
+    )
+    webhook_retry_schedule: str = Field(
+        default="5,300,1800,7200,18000,36000,36000",
+        pattern=r"^\s*\d+(\.\d+)?\s*(,\s*\d+(\.\d+)?\s*)*$",
+        description="Seconds to wait after each failed delivery, comma-separated; when they "
+        "are spent the subscription is disabled.",
+    )
+    webhook_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a process keeps the right to deliver a subscription without "
+        "renewing it (a crashed process's subscriptions move on after this).",
+    )
+    deliverer: bool = Field(
+        default=True,
+        description="Deliver subscriptions from each server process (each subscription is "
+        "delivered by one process at a time).",
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origin_list(cls, value: object) -> object:

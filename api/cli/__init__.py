@@ -17,6 +17,7 @@ from api.cli import (
     projections,
     replay,
     serve,
+    subscriptions,
     tokens,
     verify,
 )
@@ -43,6 +44,7 @@ COMMAND_MODULES = (
     openapi,
     master_key,
     encrypt_personal_data,
+    subscriptions,
 )
 
 

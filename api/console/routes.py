@@ -58,6 +58,12 @@ async def console_shipment(request: Request, shipment_id: str) -> Response:
     return _page(request)
 
 
+@router.get("/subscriptions")
+async def console_subscriptions(request: Request) -> Response:
+    """The subscriptions page (admin): the same app, which reads the page from its URL."""
+    return _page(request)
+
+
 @router.get("/static/{name}")
 async def console_asset(name: str) -> Response:
     """A file of the app (scripts, style sheet)."""

@@ -22,14 +22,17 @@ from api.http.routers import (
     personal_data,
     shipment_list,
     shipments,
+    subscriptions,
 )
 from api.plumbing.access_log import AccessLog, configure_logging
 from api.plumbing.auth import build_authenticator
 from api.plumbing.cors import CrossOrigin, cross_origin_options
 from api.plumbing.pipeline import RequestPipeline
 from api.plumbing.request_metrics import ServiceMetrics
+from api.subscription_deliverer import start_deliverer
 from api.view_runners import start_view_runners
 from api.wiring import Services, build_services, open_document_reads
+from infrastructure.log_follower import LogFollower
 from infrastructure.settings import Settings
 
 API_DESCRIPTION = """
@@ -53,9 +56,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.authenticator = build_authenticator(settings, app.state.services)
         app.state.document_reads = await open_document_reads(app.state.services)
         runners = start_view_runners(app.state.services, settings, app.state.metrics)
+        app.state.log_follower = LogFollower(app.state.services.store).start()
+        app.state.deliverer = start_deliverer(app.state.services, settings, app.state.log_follower)
         try:
             yield
         finally:
+            if app.state.deliverer is not None:
+                app.state.deliverer.stop()
+            app.state.log_follower.stop()
             runners.stop()
             if app.state.document_reads is not None:
                 await app.state.document_reads.close()
@@ -98,6 +106,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(history.router)
     app.include_router(personal_data.router)
     app.include_router(events.router)
+    app.include_router(subscriptions.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(console.router)

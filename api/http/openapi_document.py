@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from api.http.problem_schemas import PROBLEM_MODELS
 from api.http.schemas import ShipmentPatch
+from api.http.subscription_schemas import SubscriptionCreate, SubscriptionPatch
 from application.input_models import ShipmentCreate, ShipmentWrite
 
 TAGS = [
@@ -22,6 +23,7 @@ TAGS = [
     {"name": "history", "description": "A shipment's past, read from its event stream."},
     {"name": "events", "description": "The change feed of all shipments, in commit order."},
     {"name": "operations", "description": "Probes and metrics for whoever runs the service."},
+    {"name": "subscriptions", "description": "Push delivery of the change feed (admin)."},
 ]
 
 
@@ -42,6 +44,8 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         ShipmentCreate,
         ShipmentWrite,
         ShipmentPatch,
+        SubscriptionCreate,
+        SubscriptionPatch,
         *PROBLEM_MODELS,
     )
     for model in models:

@@ -26,6 +26,8 @@ from application.shipment_input import InvalidInput, field_errors_summary
 from application.validation_messages import api_words, field_error
 from domain.errors import IllegalTransition, InvalidShipment, ShipmentClosed
 from domain.values import Status
+from infrastructure.delivery.destinations import RefusedDestination
+from infrastructure.delivery.subscriptions import SubscriptionNotFound
 from infrastructure.errors import (
     IdempotencyKeyReused,
     ShipmentNotFound,
@@ -102,24 +104,12 @@ def to_problem(error: Exception) -> HttpProblem | None:
         if error.since == 0:
             return unknown_tag_problem(error)
         return version_conflict_problem(error)
-    if isinstance(error, IllegalTransition):
-        allowed = _moves_from(error.current)
-        return HttpProblem(
-            409,
-            f"{error}; {_may_move(error.current, allowed)}",
-            type_="/problems/illegal-transition",
-            currentStatus=error.current,
-            requestedStatus=error.requested,
-            allowedStatuses=allowed,
-        )
-    if isinstance(error, ShipmentClosed):
-        return HttpProblem(
-            409,
-            str(error),
-            type_="/problems/shipment-closed",
-            currentStatus=error.status,
-            allowedStatuses=[],
-        )
+    if isinstance(error, SubscriptionNotFound):
+        return HttpProblem(404, "no such subscription")
+    if isinstance(error, RefusedDestination):
+        return validation_problem([{"field": "url", "reason": str(error)}])
+    if isinstance(error, IllegalTransition | ShipmentClosed):
+        return rule_problem(error)
     if isinstance(error, InvalidInput):
         return validation_problem(error.errors, error.detail)
     if isinstance(error, InvalidShipment):
@@ -137,6 +127,27 @@ def to_problem(error: Exception) -> HttpProblem | None:
     if isinstance(error, StoreUnavailable | OperationalError | InterfaceError):
         return outage_problem()
     return None
+
+
+def rule_problem(error: IllegalTransition | ShipmentClosed) -> HttpProblem:
+    """The 409 of a move the status machine forbids: where it is, where it may go."""
+    if isinstance(error, ShipmentClosed):
+        return HttpProblem(
+            409,
+            str(error),
+            type_="/problems/shipment-closed",
+            currentStatus=error.status,
+            allowedStatuses=[],
+        )
+    allowed = _moves_from(error.current)
+    return HttpProblem(
+        409,
+        f"{error}; {_may_move(error.current, allowed)}",
+        type_="/problems/illegal-transition",
+        currentStatus=error.current,
+        requestedStatus=error.requested,
+        allowedStatuses=allowed,
+    )
 
 
 def _moves_from(status: str) -> list[str]:

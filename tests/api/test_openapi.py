@@ -148,6 +148,7 @@ def test_every_operation_id_is_unique(spec: dict[str, Any]) -> None:
     assert len(ids) == len(set(ids)), sorted(ids)
 
 
+SUBSCRIPTION = "/v1/subscriptions/{subscription_id}"
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 OPERATION_IDS = {
     ("post", "/v1/shipments"): "createShipment",
@@ -164,6 +165,13 @@ OPERATION_IDS = {
     ("get", "/healthz"): "getHealth",
     ("get", "/readyz"): "getReadiness",
     ("get", "/metrics"): "getMetrics",
+    ("post", "/v1/subscriptions"): "createSubscription",
+    ("get", "/v1/subscriptions"): "listSubscriptions",
+    ("get", SUBSCRIPTION): "getSubscription",
+    ("patch", SUBSCRIPTION): "updateSubscription",
+    ("delete", SUBSCRIPTION): "deleteSubscription",
+    ("post", SUBSCRIPTION + "/rotate-secret"): "rotateSubscriptionSecret",
+    ("get", SUBSCRIPTION + "/deliveries"): "listSubscriptionDeliveries",
 }
 
 

@@ -22,7 +22,9 @@ def test_ui_without_the_slash_redirects_to_the_page(client: TestClient) -> None:
     assert answer.headers["Location"] == "/ui/"
 
 
-@pytest.mark.parametrize("path", ["/ui/", "/ui/shipments/0b6f3a8e-0000-4000-8000-000000000000"])
+@pytest.mark.parametrize(
+    "path", ["/ui/", "/ui/shipments/0b6f3a8e-0000-4000-8000-000000000000", "/ui/subscriptions"]
+)
 def test_every_page_of_the_console_is_the_same_single_page_app(
     client: TestClient, path: str
 ) -> None:

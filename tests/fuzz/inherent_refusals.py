@@ -38,6 +38,7 @@ INHERENT_FIELDS = {
     "deliveryDateFrom": "may not be after deliveryDateTo",
     "pickupAddress": "a merge patch must leave the stored address complete",
     "destinationAddress": "a merge patch must leave the stored address complete",
+    "url": "a subscription's host must resolve, and to a public address (DNS, not the form)",
 }
 
 

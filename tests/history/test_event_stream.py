@@ -15,6 +15,7 @@ from api.wiring import Services
 from domain.details import ShipmentDetails
 from domain.values import ShipmentType
 from infrastructure.change_feed import ChangeFeed, FeedPage
+from infrastructure.log_follower import LogFollower
 from infrastructure.shipment_service import WriteContext
 from tests.history.conftest import check_problem, weight_patches, write_stream
 from tests.support.servers import running_server
@@ -101,6 +102,13 @@ def test_a_following_stream_delivers_events_committed_after_it_caught_up(
         return page
 
     monkeypatch.setattr(ChangeFeed, "read", read_and_tell)
+    wait_beyond = LogFollower.wait_beyond
+
+    async def wait_and_tell(follower: LogFollower, position: int, timeout: float) -> bool:
+        caught_up.set()  # a following stream waits here once it has sent what is in memory
+        return await wait_beyond(follower, position, timeout)
+
+    monkeypatch.setattr(LogFollower, "wait_beyond", wait_and_tell)
 
     def write_once_caught_up() -> None:
         assert caught_up.wait(timeout=60)

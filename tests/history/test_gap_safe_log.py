@@ -24,7 +24,6 @@ from api.wiring import Services
 from domain.details import ShipmentDetails
 from domain.shipment import Shipment
 from domain.values import ShipmentType
-from infrastructure.change_feed import ChangeFeed, FeedPage
 from infrastructure.recorders import PostgresShipmentRecorder
 from infrastructure.shipment_service import WriteContext
 from tests.history.test_event_stream import server_sent_events
@@ -190,15 +189,16 @@ def test_the_sse_stream_waits_at_a_position_in_flight_then_sends_both_in_order(
     start = head(recorder)
     received: list[dict[str, str]] = []
     stream_reads = {"count": 0}
-    read = ChangeFeed.read
+    read = recorder.select_notifications
 
-    def counted_read(feed: ChangeFeed, after: int, limit: int) -> FeedPage:
-        page = read(feed, after, limit)
-        if after == start:
+    def counted_read(*args: Any, **kwargs: Any) -> Any:
+        # The stream reads the process's log follower, which reads the log here.
+        notifications = read(*args, **kwargs)
+        if kwargs.get("start", args[0] if args else None) == start:
             stream_reads["count"] += 1
-        return page
+        return notifications
 
-    monkeypatch.setattr(ChangeFeed, "read", counted_read)
+    monkeypatch.setattr(recorder, "select_notifications", counted_read)
 
     def follow() -> None:
         response = client.get("/v1/events/stream", params={"after": start, "limit": 2})

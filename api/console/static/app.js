@@ -7,6 +7,7 @@ import { startFeed } from "./feed.js";
 import { renderList } from "./list-view.js";
 import { setRouteHandler, startRouting } from "./router.js";
 import { renderShipment } from "./shipment-view.js";
+import { renderSubscriptions } from "./subscriptions-view.js";
 
 const main = document.getElementById("main");
 const feedStatus = document.getElementById("feed-status");
@@ -23,7 +24,11 @@ function render({ focus, fresh = false }) {
     return;
   }
   view?.dispose?.();
-  view = id !== null ? renderShipment(main, id, params) : renderList(main, params);
+  if (/^\/ui\/subscriptions\/?$/.test(window.location.pathname)) {
+    view = renderSubscriptions(main);
+  } else {
+    view = id !== null ? renderShipment(main, id, params) : renderList(main, params);
+  }
   if (focus) main.focus();
 }
 

@@ -1,4 +1,5 @@
-// Client-side routing: /ui/ is the list, /ui/shipments/{id} one shipment.
+// Client-side routing: /ui/ is the list, /ui/shipments/{id} one shipment,
+// /ui/subscriptions the subscriptions (admin).
 
 let handler = () => {};
 

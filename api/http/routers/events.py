@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
@@ -99,6 +99,7 @@ FEED_EVENT_SCHEMA = {
     },
 )
 async def stream_events(
+    request: Request,
     svc: ServicesDep,
     principal: ReaderDep,
     after: After = 0,
@@ -118,7 +119,9 @@ async def stream_events(
     ] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     start = after if last_event_id is None else last_event_id
-    async for item in follow_feed(ChangeFeed(svc.store), start, limit=limit, follow=follow):
+    follower = getattr(request.app.state, "log_follower", None)
+    feed = ChangeFeed(svc.store)
+    async for item in follow_feed(feed, start, limit=limit, follow=follow, follower=follower):
         yield ServerSentEvent(
             raw_data=orjson.dumps(item).decode(), id=str(item["position"]), event=item["type"]
         )

@@ -1,0 +1,235 @@
+"""Delivering one subscription: in feed order, at least once, the position committed after.
+
+This process holds the subscription's lease while it runs (``SubscriptionStore``).
+Each round takes the next page of messages after the position and sends them
+one after the other: an event is never sent before every earlier one was
+delivered or skipped by type. Positions reached are committed with their
+attempts in one transaction at most every ``commit_interval_seconds`` (and at
+once on a failure, when idle, or when stopping), only while the lease is still
+held and the row is as a person last left it (its revision); a crash before the
+commit re-sends what followed the last one, which the at-least-once contract
+allows. Committing every delivery would cost a write transaction per event per
+subscription: on SQLite, whose one writer is shared with the appends, that
+alone capped delivery at a few hundred events a second in all.
+
+The row is read again every ``reread_seconds`` (a person may have disabled it,
+changed its URL or moved its position) and whenever a commit finds it changed.
+A failure sets the next attempt's time from the schedule (``failing``) or, past
+its end, ``disabled``; the row keeps it, so another process that takes over
+keeps to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+from infrastructure.delivery.clock import Clock
+from infrastructure.delivery.messages import Message, MessageSource, message_id
+from infrastructure.delivery.retry_schedule import RetrySchedule
+from infrastructure.delivery.sending import Senders
+from infrastructure.delivery.signing import signature_headers
+from infrastructure.delivery.subscription_store import SubscriptionStore
+from infrastructure.delivery.subscriptions import (
+    DeliveryAttempt,
+    Subscription,
+    SubscriptionNotFound,
+    SubscriptionStatus,
+)
+
+_log = logging.getLogger("shipments.delivery")
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """How every subscription of a process is delivered."""
+
+    schedule: RetrySchedule
+    lease_seconds: float = 30.0
+    page_size: int = 100
+    idle_wait_seconds: float = 1.0  # how long to wait for new events before looking again
+    commit_interval_seconds: float = 0.25  # longest a delivered position waits to be committed
+    reread_seconds: float = 1.0  # how soon a person's change reaches a running delivery
+
+
+class SubscriptionDelivery:
+    """Runs one subscription while this process holds its lease."""
+
+    def __init__(
+        self,
+        subscription_id: UUID,
+        *,
+        store: SubscriptionStore,
+        messages: MessageSource,
+        senders: Senders,
+        rules: DeliveryRules,
+        clock: Clock,
+        owner: str,
+    ) -> None:
+        self.subscription_id = subscription_id  # Store calls run in threads: never block the loop.
+        self._store = store
+        self._messages = messages
+        self._senders = senders
+        self._rules = rules
+        self._clock = clock
+        self._owner = owner
+        self._lease_until = 0.0
+        self._row: Subscription | None = None  # as last read or committed
+        self._read_at = 0.0
+        self._position = 0  # delivered (or skipped) up to here; committed or pending
+        self._pending: list[DeliveryAttempt] = []
+        self._pending_since: float | None = None
+        self.stopping = False
+
+    async def run(self) -> None:
+        """Deliver until disabled, deleted, stopped, or the lease is lost."""
+        try:
+            while not self.stopping:
+                if not await self._round():
+                    return
+        finally:
+            await self._commit()
+            await asyncio.to_thread(self._store.release_lease, self.subscription_id, self._owner)
+
+    async def _round(self) -> bool:
+        """One page (or one wait); False when this process should stop delivering."""
+        subscription = await self._subscription()
+        if subscription is None or subscription.status is SubscriptionStatus.DISABLED:
+            return False
+        if not await self._renew():
+            return False
+        now = self._clock.now()
+        if subscription.next_attempt_at is not None and subscription.next_attempt_at > now:
+            await self._clock.sleep(
+                min(subscription.next_attempt_at - now, self._rules.reread_seconds)
+            )
+            self._row = None  # look at the row again: a person may have re-enabled it
+            return True
+        page = await asyncio.to_thread(self._messages.after, self._position, self._rules.page_size)
+        if page:
+            await self._deliver_page(subscription, page)
+        if self._pending_since is not None:
+            due = self._pending_since + self._rules.commit_interval_seconds - self._clock.now()
+            if due <= 0 or not page:
+                if due > 0 and await self._messages.wait_beyond(self._position, due):
+                    return True  # more to send first; the commit stays due
+                await self._commit()
+            return True
+        if not page:
+            wait = min(self._rules.idle_wait_seconds, self._rules.reread_seconds)
+            await self._messages.wait_beyond(self._position, wait)
+        return True
+
+    async def _subscription(self) -> Subscription | None:
+        """The row, read again when it may have changed (None: deleted)."""
+        now = self._clock.now()
+        if self._row is None or now - self._read_at >= self._rules.reread_seconds:
+            await self._commit()
+            try:
+                self._row = await asyncio.to_thread(self._store.get, self.subscription_id)
+            except SubscriptionNotFound:
+                return None
+            self._read_at = now
+            self._position = self._row.position
+        return self._row
+
+    async def _deliver_page(self, subscription: Subscription, page: list[Message]) -> None:
+        """Send the page in order, stopping at the first failure (committed at once)."""
+        for message in page:
+            if self.stopping:
+                return
+            if not subscription.wants(message.type):
+                self._reached(message.position, None)
+                continue
+            if not await self._renew():
+                return
+            attempt = await self._attempt(self._row or subscription, message)
+            if attempt.error is not None:
+                await self._commit()
+                await self._failed(attempt)
+                return
+            self._reached(message.position, attempt)
+
+    def _reached(self, position: int, attempt: DeliveryAttempt | None) -> None:
+        self._position = position
+        if attempt is not None:
+            self._pending.append(attempt)
+        if self._pending_since is None:
+            self._pending_since = self._clock.now()
+
+    async def _commit(self) -> None:
+        """Commit the position reached and its attempts (nothing when nothing is pending)."""
+        row = self._row
+        if self._pending_since is None or row is None:
+            return
+        attempts, self._pending, self._pending_since = self._pending, [], None
+        committed = await asyncio.to_thread(
+            self._store.advance, row, self._owner, self._position, attempts
+        )
+        if committed:
+            self._row = replace(
+                row,
+                position=self._position,
+                status=SubscriptionStatus.ACTIVE,
+                failures=0,
+                next_attempt_at=None,
+                last_error=None,
+            )
+        else:
+            self._row = None  # changed by a person, or the lease lost: read it again
+
+    async def _attempt(self, subscription: Subscription, message: Message) -> DeliveryAttempt:
+        """Send one message, signed with the subscription's current secrets."""
+        identifier = message_id(subscription.id, message.position)
+        now = self._clock.now()
+        headers = signature_headers(
+            subscription.signing_secrets(now), identifier, int(now), message.body
+        )
+        # The row's failures count tries at the event right after its position only.
+        failures = subscription.failures if self._position == subscription.position else 0
+        started = time.perf_counter()
+        result = await self._senders.send(subscription.url, message.body, headers)
+        return DeliveryAttempt(
+            subscription_id=subscription.id,
+            position=message.position,
+            message_id=identifier,
+            attempt=failures + 1,
+            status_code=result.status_code,
+            error=result.error,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            at=now,
+        )
+
+    async def _failed(self, attempt: DeliveryAttempt) -> None:
+        """``failing`` until the next try, or ``disabled`` once the schedule is spent."""
+        row = self._row
+        if row is None:
+            return
+        wait = self._rules.schedule.wait_after(attempt.attempt)
+        if wait is None:
+            status, next_at = SubscriptionStatus.DISABLED, None
+            _log.warning(
+                "subscription %s disabled after %d failed attempts at position %d",
+                row.id,
+                attempt.attempt,
+                attempt.position,
+            )
+        else:
+            status, next_at = SubscriptionStatus.FAILING, attempt.at + wait
+        await asyncio.to_thread(self._store.failed, row, self._owner, attempt, status, next_at)
+        self._row = None  # read the failure back (and any change a person made meanwhile)
+
+    async def _renew(self) -> bool:
+        """Keep the lease (renewed when a third of it is gone); False when another has it."""
+        now = self._clock.now()
+        if now < self._lease_until - self._rules.lease_seconds * 2 / 3:
+            return True
+        until = now + self._rules.lease_seconds
+        held = await asyncio.to_thread(
+            self._store.take_lease, self.subscription_id, self._owner, now, until
+        )
+        self._lease_until = until if held else 0.0
+        return bool(held)
