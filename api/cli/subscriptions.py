@@ -28,26 +28,52 @@ from infrastructure.settings import Settings
 
 def register(commands: Any) -> None:
     """Add the ``subscriptions`` sub-command and its actions."""
-    parser = commands.add_parser("subscriptions", help="list, add, enable, rewind or remove")
-    actions = parser.add_subparsers(dest="action", required=True)
-    actions.add_parser("list", help="every subscription: status, position, lag").set_defaults(
-        run=_guarded(run_list)
+    parser = commands.add_parser(
+        "subscriptions",
+        help="list, add, enable, rewind or remove push subscriptions",
+        description="Subscriptions push the change feed to a webhook (Standard Webhooks "
+        "signatures) or a NATS JetStream subject, as the admin routes /v1/subscriptions do; "
+        "the running servers deliver them.",
     )
-    add = actions.add_parser("add", help="subscribe a URL (https://… or nats://host/subject)")
-    add.add_argument("url", metavar="URL")
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser(
+        "list",
+        help="every subscription: status, position, lag",
+        description="Prints each subscription's id, status, position, lag and last error.",
+    ).set_defaults(run=_guarded(run_list))
+    add = actions.add_parser(
+        "add",
+        help="subscribe a URL (https://… or nats://host/subject)",
+        description="Adds a subscription and prints its signing secret, once.",
+    )
+    add.add_argument("url", metavar="URL", help="https://… for a webhook, nats://host:port/subject")
     add.add_argument("--types", help="comma-separated, e.g. shipment.created (default: all)")
-    add.add_argument("--description")
+    add.add_argument("--description", help="a note for people (default: none)")
     add.add_argument("--after", type=int, help="feed position to start after (default: head)")
     add.set_defaults(run=_guarded(run_add))
-    enable = actions.add_parser("enable", help="re-enable: resume at the event that failed")
-    enable.add_argument("id", metavar="ID", type=UUID)
+    enable = actions.add_parser(
+        "enable",
+        help="re-enable: resume at the event that failed",
+        description="Re-enables a disabled subscription; delivery resumes where it stopped.",
+    )
+    enable.add_argument("id", metavar="ID", type=UUID, help="the subscription's id")
     enable.set_defaults(run=_guarded(run_enable))
-    rewind = actions.add_parser("rewind", help="deliver again (or skip) from a feed position")
-    rewind.add_argument("id", metavar="ID", type=UUID)
-    rewind.add_argument("position", metavar="POSITION", type=int)
+    rewind = actions.add_parser(
+        "rewind",
+        help="deliver again (or skip) from a feed position",
+        description="Moves a subscription's position: lower to deliver again, higher to skip.",
+    )
+    rewind.add_argument("id", metavar="ID", type=UUID, help="the subscription's id")
+    rewind.add_argument(
+        "position", metavar="POSITION", type=int, help="the feed position delivered last"
+    )
     rewind.set_defaults(run=_guarded(run_rewind))
-    remove = actions.add_parser("remove", help="stop delivering and forget it")
-    remove.add_argument("id", metavar="ID", type=UUID)
+    remove = actions.add_parser(
+        "remove",
+        help="stop delivering and forget it",
+        description="Deletes a subscription: nothing more is delivered to it.",
+    )
+    remove.add_argument("id", metavar="ID", type=UUID, help="the subscription's id")
     remove.set_defaults(run=_guarded(run_remove))
 
 

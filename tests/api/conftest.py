@@ -25,7 +25,7 @@ SERVER_OWNED = ("id", "eTag", "version", "createdAt", "updatedAt")
 LEAKS = ("Traceback", "SELECT", "INSERT", "/work/", ".py")
 # The validator's own words, which say how it works rather than which rule was broken.
 # A name as the code spells it (``requested_pickup_date``), not as the API does.
-CODE_NAME = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
+CODE_NAME = re.compile(r"(?<![.\w])[a-z][a-z0-9]*_[a-z0-9_]+\b")
 VALIDATOR_WORDS = ("Value error", "Input should", "Field required", "String should")
 
 

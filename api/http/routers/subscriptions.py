@@ -30,7 +30,7 @@ from api.http.subscription_schemas import (
     subscription_answer,
 )
 from api.http.write_bodies import JSON, MERGE_PATCH, parse_json_object, require_content_type
-from application.field_names import camel_path
+from application.validation_messages import field_error
 from infrastructure.delivery.subscriptions import (
     SubscriptionChanges,
     SubscriptionNotFound,
@@ -60,15 +60,7 @@ async def _parsed(request: Request, model: type[BaseModel], accepted: tuple[str,
     try:
         return model.model_validate(body)
     except ValidationError as error:
-        raise validation_problem(
-            [
-                {
-                    "field": camel_path(".".join(str(part) for part in e["loc"])) or "(body)",
-                    "reason": "unknown field" if e["type"] == "extra_forbidden" else str(e["msg"]),
-                }
-                for e in error.errors()
-            ]
-        ) from None
+        raise validation_problem([field_error(e) for e in error.errors()]) from None
 
 
 def _id(text: str) -> UUID:
