@@ -28,6 +28,7 @@ from domain.details import ShipmentDetails
 from domain.shipment import Shipment
 from domain.values import Address, ShipmentType, Status
 from infrastructure.group_commit import grouped_by_sql
+from infrastructure.sealed_appends import SealedAppends
 from infrastructure.settings import Settings
 
 CHUNK = 5_000  # shipments a process fills together (held in memory)
@@ -130,6 +131,7 @@ def _fill_chunk(first: int, end: int, shipments: int, events: int) -> tuple[list
     assert _services is not None
     store, view, index = _services.store, _services.view, _services.version_index
     session = append_session(store, _services.settings)
+    sealing = SealedAppends(store.mapper, CHUNK)  # remembers each shipment's key
     interval = store.snapshotting_intervals.get(Shipment)
     counts = {n: events_per_shipment(shipments, events, n) for n in range(first, end)}
     aggregates = {n: Shipment(details(n, 0), "bench-fill", None) for n in counts}
@@ -150,9 +152,14 @@ def _fill_chunk(first: int, end: int, shipments: int, events: int) -> tuple[list
             statements += [s for shipment in batch for s in index.statements_for(shipment)]
             new_events = [event for shipment in batch for event in shipment.collect_events()]
             with session.transaction() as cursor:
-                stored = [store.mapper.to_stored_event(event) for event in new_events]
-                session.write(cursor, grouped_by_sql(statements), stored)
+                # Sealed under each shipment's key, made in this transaction, as the
+                # committer seals them (``infrastructure.sealed_appends``).
+                sealed = sealing.seal(cursor, new_events)
+                session.write(
+                    cursor, [*grouped_by_sql(statements), *sealed.statements], sealed.stored_events
+                )
             session.committed()
+            sealing.committed(sealed)
             for event in new_events:  # the library's snapshots, as the committer takes them
                 if interval and event.originator_version % interval == 0:
                     store.take_snapshot(event.originator_id, event.originator_version)

@@ -28,7 +28,6 @@ sys.meta_path.insert(0, Refuse())
 """
 DEV_MODULES = (
     "pytest",
-    "httpx",
     "ruff",
     "mypy",
     "schemathesis",
@@ -36,6 +35,7 @@ DEV_MODULES = (
     "openapi_python_client",
     "dateutil",
     "hypothesis",
+    "standardwebhooks",  # the receivers' side, in the tests (httpx is the deliverers' client)
 )
 
 
