@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from infrastructure.master_key import new_master_key_text
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SYSTEMS = ("service", "baseline")
 
@@ -58,6 +60,16 @@ def server_command(system: str, database_url: str, port: int, workers: int) -> l
     raise ValueError(f"unknown system {system!r}: use one of {SYSTEMS}")
 
 
+_MASTER_KEYS: dict[str, str] = {}
+
+
+def bench_master_key(database_url: str) -> str:
+    """The master key of a benchmark's store: made once per store, shared by its servers."""
+    if database_url not in _MASTER_KEYS:
+        _MASTER_KEYS[database_url] = new_master_key_text()
+    return _MASTER_KEYS[database_url]
+
+
 @contextmanager
 def running_server(
     system: str,
@@ -71,7 +83,14 @@ def running_server(
 ) -> Iterator[RunningServer]:
     """Start ``system`` on a free port, wait until /readyz answers, stop it afterwards."""
     port = free_port()
-    env = {**os.environ, "SHIPMENTS_DATABASE_URL": database_url, **(extra_env or {})}
+    env = {
+        **os.environ,
+        "SHIPMENTS_DATABASE_URL": database_url,
+        # Every server on one store wraps its personal-data keys with the same master key
+        # (a server started with another refuses to start, as it must in service).
+        "SHIPMENTS_MASTER_KEY": bench_master_key(database_url),
+        **(extra_env or {}),
+    }
     log_path = log_dir / f"{system}-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
