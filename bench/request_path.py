@@ -26,9 +26,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from api.http.app import create_app
+from bench.servers import bench_master_key
 from bench.stores import fresh_store, postgres_problem
 from infrastructure.settings import Settings
 
@@ -92,7 +94,7 @@ async def _round(app: ASGIApp, method: str, path: str, count: int) -> None:
 
 def measure(url: str, gets: int, patches: int, repeat: int) -> dict[str, list[float]]:
     """CPU µs per request of each round, by method."""
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, master_key=SecretStr(bench_master_key(url))))
     rounds: dict[str, list[float]] = {"GET": [], "PATCH": []}
     # The access log is written as in service, to a sink that costs no terminal.
     with (
