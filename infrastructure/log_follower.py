@@ -13,6 +13,14 @@ What it keeps is complete from where it started (the settled head at the time):
 a reader asking for what came after a position it holds gets the next events in
 order from memory; one asking for older history (a reconnecting client far
 behind) is told to read the store, as before.
+
+It follows only while someone reads. Following costs a read of the log and a
+decoding per commit, which is a quarter of what a PATCH costs when nobody
+listens (no open stream, no subscription; ``bench.request_path``); so it starts
+at the first reader, and ``IDLE_SECONDS`` after the last one it stops reading
+(keeping what it holds). The next reader wakes it, and it catches up from where
+it stopped — gap-safe like any read — unless that is more than it keeps, when it
+starts again from the settled head (older readers read the store meanwhile).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import bisect
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from domain.shipment import Shipment
@@ -32,14 +41,28 @@ _log = logging.getLogger("shipments.log_follower")
 
 DEFAULT_CAPACITY = 20_000
 RETRY_SECONDS = 1.0
+# How long the follower goes on reading after the last reader went.
+IDLE_SECONDS = 10.0
+# Shortest time between two reads of the log: under load one read covers the
+# commits of this many milliseconds, instead of one read per commit.
+PULL_INTERVAL_SECONDS = 0.01
 
 
 class LogFollower:
     """Follows the log in a thread of its own; readers in any thread or event loop."""
 
-    def __init__(self, store: ShipmentStore, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self,
+        store: ShipmentStore,
+        capacity: int = DEFAULT_CAPACITY,
+        *,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
         self._store = store
         self._capacity = capacity
+        self._idle_seconds = idle_seconds
+        self._wanted = threading.Event()  # set while someone reads: follow
+        self._last_wanted = 0.0  # time.monotonic() of the latest read or wait
         self._lock = threading.Lock()
         self._positions: list[int] = []
         self._entries: list[FeedEntry] = []
@@ -49,18 +72,35 @@ class LogFollower:
         self._stopping = threading.Event()
         self._subscription: Any = None
         self._thread = threading.Thread(target=self._follow, name="log-follower", daemon=True)
+        self._idle_watch = threading.Thread(
+            target=self._watch_idleness, name="log-follower-idle", daemon=True
+        )
 
     def start(self) -> LogFollower:
+        """Ready to follow; it reads the log from the first reader on."""
         self._thread.start()
+        self._idle_watch.start()
         return self
+
+    def want(self) -> None:
+        """Someone reads or waits: follow (again, when paused)."""
+        with self._lock:
+            self._want_locked()
+
+    @property
+    def following(self) -> bool:
+        """Whether it reads the log now (held in memory from ``last_position`` on)."""
+        return self._wanted.is_set() and self._base is not None
 
     def stop(self) -> None:
         """Stop following and wake every waiter (they return as on a time-out)."""
         self._stopping.set()
+        self._wanted.set()  # the follower thread may wait for a reader
         subscription = self._subscription
         if subscription is not None:
             subscription.stop()
         self._thread.join(timeout=10)
+        self._idle_watch.join(timeout=10)
         self._wake_all()
 
     @property
@@ -71,6 +111,7 @@ class LogFollower:
     def entries_after(self, after: int, limit: int) -> list[FeedEntry] | None:
         """Up to ``limit`` entries after ``after`` from memory; None: read the store instead."""
         with self._lock:
+            self._want_locked()
             if self._base is None or after < self._base:
                 return None
             start = bisect.bisect_right(self._positions, after)
@@ -82,6 +123,7 @@ class LogFollower:
         future: asyncio.Future[None] = loop.create_future()
         waiter = (loop, future)
         with self._lock:
+            self._want_locked()
             if self._last > position and self._base is not None:
                 return True
             self._waiters.add(waiter)
@@ -90,43 +132,81 @@ class LogFollower:
         finally:
             with self._lock:
                 self._waiters.discard(waiter)
+                self._last_wanted = time.monotonic()  # it is about to read
         return self._last > position and not self._stopping.is_set()
 
+    def _want_locked(self) -> None:
+        self._last_wanted = time.monotonic()
+        if not self._wanted.is_set():
+            self._wanted.set()
+
     def _follow(self) -> None:
-        """Subscribe from the settled head; on a store failure, again from the last seen."""
-        recorder = self._store.shipment_recorder
+        """While wanted, follow from the last position seen; on a store failure, again."""
         while not self._stopping.is_set():
+            self._wanted.wait()
+            if self._stopping.is_set():
+                return
             try:
-                if self._base is None:
-                    head = recorder.settled_head()
-                    with self._lock:
-                        self._base = self._last = head
-                subscription = recorder.subscribe(gt=self._last, min_pull_interval_seconds=0.0)
-                self._subscription = subscription
-                if self._stopping.is_set():
-                    subscription.stop()
-                with subscription:
-                    for notification in subscription:
-                        entry = FeedEntry(
-                            notification.id, self._store.mapper.to_domain_event(notification)
-                        )
-                        self._keep(entry)
+                self._follow_while_wanted()
             except Exception:  # noqa: BLE001 - readers fall back to the store meanwhile
                 if not self._stopping.is_set():
                     _log.warning("following the log failed; trying again", exc_info=True)
-            self._stopping.wait(RETRY_SECONDS)
+                self._stopping.wait(RETRY_SECONDS)
+
+    def _follow_while_wanted(self) -> None:
+        recorder = self._store.shipment_recorder
+        missed = 0 if self._base is None else (recorder.max_notification_id() or 0) - self._last
+        if self._base is None or missed > self._capacity:
+            # First reader, or paused for longer than memory holds: start at the head.
+            head = recorder.settled_head()
+            with self._lock:
+                self._positions.clear()
+                self._entries.clear()
+                self._base = self._last = head
+        subscription = recorder.subscribe(
+            gt=self._last, min_pull_interval_seconds=PULL_INTERVAL_SECONDS
+        )
+        self._subscription = subscription
+        if self._stopping.is_set() or not self._wanted.is_set():
+            subscription.stop()
+        with subscription:
+            for notification in subscription:
+                entry = FeedEntry(notification.id, self._store.mapper.to_domain_event(notification))
+                if isinstance(entry.event, Shipment.PersonalDataErased):
+                    self._forget_all()
+                self._keep(entry)
+
+    def _watch_idleness(self) -> None:
+        """Stop reading the log once nobody has read or waited for ``idle_seconds``."""
+        check = max(0.05, min(1.0, self._idle_seconds / 4))
+        while not self._stopping.wait(check):
+            with self._lock:
+                idle = (
+                    self._wanted.is_set()
+                    and not self._waiters
+                    and time.monotonic() - self._last_wanted > self._idle_seconds
+                )
+                if idle:
+                    self._wanted.clear()
+            subscription = self._subscription
+            if idle and subscription is not None:
+                subscription.stop()
+
+    def _forget_all(self) -> None:
+        """An erasure follows: the entries kept so far were decoded while its key existed.
+
+        Forget them all (erasures are rare), so that a reader of an earlier position
+        reads the store, where the erased values are gone.
+        """
+        with self._lock:
+            self._base = self._last
+            self._positions.clear()
+            self._entries.clear()
 
     def _keep(self, entry: FeedEntry) -> None:
         with self._lock:
             if entry.position <= self._last:
                 return
-            if isinstance(entry.event, Shipment.PersonalDataErased):
-                # The entries kept so far were decoded while that shipment's key existed:
-                # forget them all (erasures are rare), so that a reader of an earlier
-                # position reads the store, where the erased values are gone.
-                self._base = self._last
-                self._positions.clear()
-                self._entries.clear()
             self._positions.append(entry.position)
             self._entries.append(entry)
             self._last = entry.position

@@ -13,6 +13,7 @@ to flush; its readers of the log read below a gap-safe horizon instead
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -144,9 +145,13 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
     that a rebuild starts from is a settled one (``settled_head``).
     """
 
-    # How soon a follower in another process looks without a signal (one may be lost,
-    # or a read stopped short of a position still in flight).
+    # How soon a follower looks again without a signal after a read stopped short of a
+    # position still in flight (``log_horizon``): no signal may come for it.
     poll_interval_seconds = 0.5
+    # How long a follower trusts the signals alone (LISTEN, and this process's wake)
+    # before it looks anyway: a process killed between its commit and its NOTIFY
+    # sends none. At rest this is the only read a follower makes.
+    unsignalled_poll_seconds = 30.0
     # Shortest time between two reads of a subscriber (see ``PollingSubscription._pull``).
     min_pull_interval_seconds = 0.2
     # Longest a reader waits for appends in flight before delivering what is settled.
@@ -177,6 +182,7 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
         )
         self._in_flight = InFlightAppends(self.datastore.schema, self.events_table_name)
         self._settled = SettledPositions()
+        self._reads = threading.local()  # per reading thread: did its last read stop short?
         self._page_sql = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
@@ -302,7 +308,12 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
                 self._settled.raise_to(top)
         elif rows and after <= self._settled.below:
             self._settled.raise_to(rows[-1].id)
+        self._reads.stopped_short = settled < len(rows)
         return rows[:settled]
+
+    def last_read_stopped_short(self) -> bool:
+        """Whether this thread's last read of the log left out rows behind a position in flight."""
+        return bool(getattr(self._reads, "stopped_short", False))
 
     def _unprojected_page(self, view: ViewTable) -> PageReader:
         sql = self._unprojected_sql.get(view)

@@ -11,6 +11,7 @@ follows both stores through the one mechanism the library defines.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,7 +70,12 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
 
     def _poll(self) -> None:
         while not self._stopped.wait(self._poll_interval_seconds):
-            self._has_been_notified.set()
+            if self._should_look_unsignalled():
+                self._has_been_notified.set()
+
+    def _should_look_unsignalled(self) -> bool:
+        """SQLite: always (another process's commits send no signal)."""
+        return True
 
 
 class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):
@@ -92,6 +98,11 @@ class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):
         projected_in: tuple[str, str] | None = None,
     ) -> None:
         self._projected_in = projected_in
+        self._unsignalled_poll_seconds: float = getattr(
+            recorder, "unsignalled_poll_seconds", poll_interval_seconds
+        )
+        self._stopped_short = False
+        self._pulled_at = time.monotonic()
         super().__init__(
             recorder,
             gt,
@@ -100,7 +111,24 @@ class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):
             min_pull_interval_seconds=min_pull_interval_seconds,
         )
 
+    def _should_look_unsignalled(self) -> bool:
+        """Only after a read stopped short, or when the signals were trusted long enough.
+
+        So an idle follower reads nothing: commits here wake it, commits elsewhere
+        NOTIFY it (``infrastructure.commit_signals``).
+        """
+        return (
+            self._stopped_short
+            or time.monotonic() - self._pulled_at >= self._unsignalled_poll_seconds
+        )
+
     def _pull_pages(self) -> None:
+        self._pull_view_pages()
+        recorder: Any = self._recorder
+        self._stopped_short = bool(recorder.last_read_stopped_short())
+        self._pulled_at = time.monotonic()
+
+    def _pull_view_pages(self) -> None:
         """The library's pull loop, reading only what a view lacks when one is named.
 
         A copy of ``ListenNotifySubscription._pull`` but for its read (the recorder's

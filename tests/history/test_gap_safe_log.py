@@ -24,6 +24,7 @@ from api.wiring import Services
 from domain.details import ShipmentDetails
 from domain.shipment import Shipment
 from domain.values import ShipmentType
+from infrastructure.log_follower import LogFollower
 from infrastructure.recorders import PostgresShipmentRecorder
 from infrastructure.shipment_service import WriteContext
 from tests.history.test_event_stream import server_sent_events
@@ -186,6 +187,9 @@ def test_the_sse_stream_waits_at_a_position_in_flight_then_sends_both_in_order(
     recorder: PostgresShipmentRecorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    log_follower: LogFollower = client.app.state.log_follower  # type: ignore[attr-defined]
+    log_follower.want()  # it follows from its first reader on: this test reads at once
+    eventually(lambda: log_follower.following, "the log follower started")
     start = head(recorder)
     received: list[dict[str, str]] = []
     stream_reads = {"count": 0}
