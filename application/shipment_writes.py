@@ -26,6 +26,7 @@ from uuid import UUID
 
 from anyio.to_thread import run_sync
 
+from application.loop_mailboxes import LoopMailboxes
 from application.ports import ShipmentStreams
 from application.shipment_input import (
     InvalidInput,
@@ -115,6 +116,7 @@ class ShipmentWrites:
 
     def __init__(self, streams: ShipmentStreams) -> None:
         self._streams = streams
+        self._mailboxes = LoopMailboxes()
         self._stream_reads: StreamReads = stream_reads_of(streams)
 
     async def create(self, command: CreateShipment) -> WriteResult:
@@ -264,11 +266,11 @@ class ShipmentWrites:
 
     async def _execute(self, command: WriteCommand) -> WriteOutcome:
         """Queue the write and await its outcome without holding a worker thread."""
-        loop = asyncio.get_running_loop()
-        settled: asyncio.Future[WriteOutcome] = loop.create_future()
+        mailbox = self._mailboxes.of_running_loop()
+        settled: asyncio.Future[WriteOutcome] = asyncio.get_running_loop().create_future()
 
         def notify(outcome: WriteOutcome) -> None:  # on the store's committer thread
-            loop.call_soon_threadsafe(_settle, settled, outcome)
+            mailbox.post(_settle, settled, outcome)
 
         try:
             self._streams.submit(command, notify)
