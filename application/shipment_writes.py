@@ -26,7 +26,6 @@ from uuid import UUID
 
 from anyio.to_thread import run_sync
 
-from application.loop_mailboxes import LoopMailboxes
 from application.ports import ShipmentStreams
 from application.shipment_input import (
     InvalidInput,
@@ -69,6 +68,7 @@ from infrastructure.errors import (
     VersionConflict,
 )
 from infrastructure.idempotency import IdempotencyClaim, IdempotencyRecord
+from infrastructure.loop_mailboxes import LoopMailboxes
 from infrastructure.write_commands import WriteCommand, WriteOutcome
 from projections.shipment_document import document_of, shipment_document
 

@@ -10,7 +10,7 @@ of rolled-back appends (a lost race) are never used, so positions may jump.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from infrastructure.errors import store_errors
@@ -23,6 +23,9 @@ class FeedEntry:
 
     position: int
     event: Any  # A Shipment domain event (upcast when it was recorded in an old form).
+    # Renderings of this entry, made once and reused by every reader that holds it (a
+    # thousand open streams sending one event render it once): see ``api.http.event_stream``.
+    renderings: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from typing import Any
 from domain.shipment import Shipment
 from infrastructure.change_feed import FeedEntry
 from infrastructure.event_store import ShipmentStore
+from infrastructure.loop_mailboxes import LoopMailboxes
 
 _log = logging.getLogger("shipments.log_follower")
 
@@ -69,6 +70,7 @@ class LogFollower:
         self._base: int | None = None  # everything after it is in memory (None: not yet)
         self._last = 0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._mailboxes = LoopMailboxes()
         self._stopping = threading.Event()
         self._subscription: Any = None
         self._thread = threading.Thread(target=self._follow, name="log-follower", daemon=True)
@@ -216,20 +218,20 @@ class LogFollower:
                 self._base = self._positions[cut - 1]
                 del self._positions[:cut], self._entries[:cut]
             waiters, self._waiters = self._waiters, set()
-        for loop, future in waiters:
-            _settle(loop, future)
+        self._settle(waiters)
 
     def _wake_all(self) -> None:
         with self._lock:
             waiters, self._waiters = self._waiters, set()
+        self._settle(waiters)
+
+    def _settle(self, waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]) -> None:
+        """Wake the waiters: one wake per event loop, however many wait on it."""
         for loop, future in waiters:
-            _settle(loop, future)
+            with contextlib.suppress(RuntimeError):  # the waiter's loop is closed: nobody waits
+                self._mailboxes.of_loop(loop).post(_set_done, future)
 
 
-def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
-    def done() -> None:
-        if not future.done():
-            future.set_result(None)
-
-    with contextlib.suppress(RuntimeError):  # the waiter's loop is closed: nobody waits
-        loop.call_soon_threadsafe(done)
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

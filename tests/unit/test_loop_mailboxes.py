@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from application.loop_mailboxes import LoopMailboxes
+from infrastructure.loop_mailboxes import LoopMailboxes
 
 
 def test_every_posted_callback_runs_on_the_loop_in_order_with_one_wake_per_batch() -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
 
 from api.http.caching import CACHE_CONTROL_HEADER, REVALIDATE
 from api.http.dependencies import ReaderDep, ServicesDep
-from api.http.event_stream import LastEventId, follow_feed
+from api.http.event_stream import LastEventId, ServerSentEvents, sse_frames
 from api.http.history_models import FeedPage
 from api.http.openapi_docs import COMMON_PROBLEMS
 from infrastructure.change_feed import ChangeFeed
@@ -89,7 +87,7 @@ FEED_EVENT_SCHEMA = {
     description="Each event: `id:` its position, `event:` its type, `data:` the feed item "
     "as JSON. Reconnecting with `Last-Event-ID` resumes right after that position "
     "(it wins over `after`). Idle streams get `: ping` comments.",
-    response_class=EventSourceResponse,
+    response_class=ServerSentEvents,
     responses={
         200: {
             "description": "text/event-stream of feed items",
@@ -117,11 +115,8 @@ async def stream_events(
             description="The id of the last event received: resume right after it",
         ),
     ] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> ServerSentEvents:
     start = after if last_event_id is None else last_event_id
     follower = getattr(request.app.state, "log_follower", None)
     feed = ChangeFeed(svc.store)
-    async for item in follow_feed(feed, start, limit=limit, follow=follow, follower=follower):
-        yield ServerSentEvent(
-            raw_data=orjson.dumps(item).decode(), id=str(item["position"]), event=item["type"]
-        )
+    return ServerSentEvents(sse_frames(feed, start, limit=limit, follow=follow, follower=follower))

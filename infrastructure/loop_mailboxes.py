@@ -1,10 +1,11 @@
-"""Handing results from the committer's thread to event loops: one wake per loop per batch.
+"""Handing results from a thread to event loops: one wake per loop for all that are queued.
 
-``loop.call_soon_threadsafe`` writes to the loop's self-pipe on every call, and
-the committer settles a whole batch of writes at once: a batch of twenty writes
-waiting on one loop cost twenty pipe writes and twenty wake-ups, a sixth of the
-committer thread's time under the PATCH benchmark's load (py-spy). A mailbox per
-loop takes the batch's results and wakes its loop once, for all that are there.
+``loop.call_soon_threadsafe`` writes to the loop's self-pipe on every call. The
+committer settles a whole batch of writes at once (a batch of twenty waiting on
+one loop cost twenty pipe writes and wake-ups: a sixth of the committer thread's
+time under the PATCH benchmark's load, py-spy), and the log follower wakes every
+open stream on each commit (a thousand streams, a thousand pipe writes). A
+mailbox per loop takes them all and wakes its loop once.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class LoopMailboxes:
         )
 
     def of_running_loop(self) -> LoopMailbox:
-        loop = asyncio.get_running_loop()
+        return self.of_loop(asyncio.get_running_loop())
+
+    def of_loop(self, loop: asyncio.AbstractEventLoop) -> LoopMailbox:
         mailbox = self._by_loop.get(loop)
         if mailbox is None:
             with self._lock:
