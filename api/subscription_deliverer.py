@@ -7,9 +7,11 @@ across all of them).
 
 from __future__ import annotations
 
+from api.plumbing.delivery_metrics import DeliveryMetrics, SubscriptionsReport
 from api.wiring import Services
 from infrastructure.delivery.deliverer import Deliverer
 from infrastructure.delivery.nats_sender import NatsSender
+from infrastructure.delivery.observation import ignore_attempt
 from infrastructure.delivery.retry_schedule import RetrySchedule
 from infrastructure.delivery.sending import Senders
 from infrastructure.delivery.subscription_delivery import DeliveryRules
@@ -34,14 +36,33 @@ def delivery_rules(settings: Settings) -> DeliveryRules:
 
 
 def start_deliverer(
-    services: Services, settings: Settings, follower: LogFollower | None
+    services: Services,
+    settings: Settings,
+    follower: LogFollower | None,
+    metrics: DeliveryMetrics | None = None,
 ) -> Deliverer | None:
-    """This process's deliverer, started (None when switched off)."""
-    if not settings.deliverer:
-        return None
-    return Deliverer(
-        services.subscriptions.subscriptions,
-        FeedMessages(services.store, follower),
-        lambda: senders_for(settings),
-        delivery_rules(settings),
-    ).start()
+    """This process's deliverer, started (None when switched off), its figures in ``metrics``."""
+    deliverer = None
+    if settings.deliverer:
+        deliverer = Deliverer(
+            services.subscriptions.subscriptions,
+            FeedMessages(services.store, follower),
+            lambda: senders_for(settings),
+            delivery_rules(settings),
+            observe=metrics.observe_attempt if metrics is not None else ignore_attempt,
+        ).start()
+    if metrics is not None:
+        metrics.report_subscriptions(lambda: subscriptions_report(services, deliverer))
+    return deliverer
+
+
+def subscriptions_report(services: Services, deliverer: Deliverer | None) -> SubscriptionsReport:
+    """The subscriptions as stored now, the head, and those this process delivers."""
+    administration = services.subscriptions
+    return SubscriptionsReport(
+        subscriptions=administration.subscriptions.all(),
+        head=administration.head(),
+        delivering_here=frozenset(
+            str(key) for key in (deliverer.delivering if deliverer is not None else ())
+        ),
+    )

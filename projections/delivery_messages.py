@@ -101,6 +101,7 @@ class FeedMessages:
                 entry.position,
                 public_type(event_type(entry.event)),
                 message_body(entry, self._reader),
+                recorded_at=entry.event.timestamp.timestamp(),
             )
             self._bodies[entry.position] = message
             while len(self._bodies) > KEPT_BODIES:

@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.document_reads = await open_document_reads(app.state.services)
         runners = start_view_runners(app.state.services, settings, app.state.metrics)
         app.state.log_follower = LogFollower(app.state.services.store).start()
-        app.state.deliverer = start_deliverer(app.state.services, settings, app.state.log_follower)
+        app.state.deliverer = start_deliverer(
+            app.state.services, settings, app.state.log_follower, app.state.metrics.delivery
+        )
         try:
             yield
         finally:

@@ -1,4 +1,4 @@
-"""The service's Prometheus metrics: requests by route and status, and projection lag.
+"""The service's Prometheus metrics: requests by route and status, projection lag, delivery.
 
 One registry per app (never the library's global one), so two apps in one
 process (as in tests) never mix their counts. Each worker process counts its
@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from api.plumbing.delivery_metrics import DeliveryMetrics
 from api.plumbing.request_observer import ObservedRequest
 from projections.lag import ProjectionStatus
 
@@ -61,6 +62,7 @@ class ServiceMetrics:
         )
         self._views = _ViewCollector()
         self.registry.register(self._views)
+        self.delivery = DeliveryMetrics(self.registry)
 
     def observe_request(self, request: ObservedRequest) -> None:
         """Count and time one request under its route template (never its raw path)."""

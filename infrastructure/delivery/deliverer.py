@@ -22,6 +22,7 @@ from uuid import UUID, uuid4
 
 from infrastructure.delivery.clock import Clock, SystemClock
 from infrastructure.delivery.messages import MessageSource
+from infrastructure.delivery.observation import DeliveryObserver, ignore_attempt
 from infrastructure.delivery.sending import Senders
 from infrastructure.delivery.subscription_delivery import DeliveryRules, SubscriptionDelivery
 from infrastructure.delivery.subscription_store import SubscriptionStore
@@ -48,7 +49,9 @@ class Deliverer:
         clock: Clock | None = None,
         owner: str | None = None,
         scan_seconds: float = 1.0,
+        observe: DeliveryObserver = ignore_attempt,
     ) -> None:
+        self._observe = observe
         self._store = store
         self._messages = messages
         self._make_senders = senders  # made inside the deliverer's loop (clients bind to it)
@@ -132,6 +135,7 @@ class Deliverer:
                 rules=self._rules,
                 clock=self._clock,
                 owner=self.owner,
+                observe=self._observe,
             )
             task = asyncio.create_task(delivery.run(), name=f"deliver-{subscription.id}")
             self._deliveries[subscription.id] = (delivery, task)

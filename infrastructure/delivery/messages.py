@@ -19,6 +19,7 @@ class Message:
     position: int
     type: str
     body: bytes
+    recorded_at: float | None = None  # the event's time (Unix seconds): delivery lag from it
 
 
 class MessageSource(Protocol):

@@ -29,6 +29,7 @@ from uuid import UUID
 
 from infrastructure.delivery.clock import Clock
 from infrastructure.delivery.messages import Message, MessageSource, message_id
+from infrastructure.delivery.observation import AttemptObserved, DeliveryObserver, ignore_attempt
 from infrastructure.delivery.retry_schedule import RetrySchedule
 from infrastructure.delivery.sending import Senders
 from infrastructure.delivery.signing import signature_headers
@@ -68,8 +69,10 @@ class SubscriptionDelivery:
         rules: DeliveryRules,
         clock: Clock,
         owner: str,
+        observe: DeliveryObserver = ignore_attempt,
     ) -> None:
         self.subscription_id = subscription_id  # Store calls run in threads: never block the loop.
+        self._observe = observe
         self._store = store
         self._messages = messages
         self._senders = senders
@@ -192,6 +195,18 @@ class SubscriptionDelivery:
         failures = subscription.failures if self._position == subscription.position else 0
         started = time.perf_counter()
         result = await self._senders.send(subscription.url, message.body, headers)
+        seconds = time.perf_counter() - started
+        delivered = result.error is None
+        self._observe(
+            AttemptObserved(
+                scheme=subscription.url.split(":", 1)[0].lower(),
+                delivered=delivered,
+                seconds=seconds,
+                lag_seconds=time.time() - message.recorded_at
+                if delivered and message.recorded_at is not None
+                else None,
+            )
+        )
         return DeliveryAttempt(
             subscription_id=subscription.id,
             position=message.position,
@@ -199,7 +214,7 @@ class SubscriptionDelivery:
             attempt=failures + 1,
             status_code=result.status_code,
             error=result.error,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            duration_ms=round(seconds * 1000, 3),
             at=now,
         )
 
