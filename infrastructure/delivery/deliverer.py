@@ -2,9 +2,11 @@
 
 It runs its own event loop in a thread of its own, so deliveries never compete
 with requests for the server's loop, and a command-line process or a benchmark
-runs it the same way. Every ``scan_seconds`` it reads the subscriptions and
-starts a ``SubscriptionDelivery`` for each that is not disabled and not leased by
-another live process; that task keeps the lease while it runs. Tasks are
+runs it the same way. It reads the subscriptions and starts a
+``SubscriptionDelivery`` for each that is not disabled and not leased by another
+live process (that task keeps the lease while it runs) — when one changes
+(``subscription_signals``: on PostgreSQL every process hears of it; on SQLite it
+looks every ``scan_seconds``), when a lease it saw runs out, and now and then. Tasks are
 independent: a receiver that hangs until its time-out holds up its own
 subscription only.
 """
@@ -25,10 +27,16 @@ from infrastructure.delivery.messages import MessageSource
 from infrastructure.delivery.observation import DeliveryObserver, ignore_attempt
 from infrastructure.delivery.sending import Senders
 from infrastructure.delivery.subscription_delivery import DeliveryRules, SubscriptionDelivery
+from infrastructure.delivery.subscription_signals import UNSIGNALLED_SCAN_SECONDS
 from infrastructure.delivery.subscription_store import SubscriptionStore
 from infrastructure.delivery.subscriptions import SubscriptionStatus
 
 _log = logging.getLogger("shipments.delivery")
+
+# After a failed read of the subscriptions, how soon to try again.
+STORE_RETRY_SECONDS = 1.0
+# A lease is taken over this long after it ran out (the holder's clock may lag).
+LEASE_END_MARGIN = 0.05
 
 
 def process_owner() -> str:
@@ -96,19 +104,28 @@ class Deliverer:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         senders = self._make_senders()
+        listener = self._store.listen(self.wake)
+        unsignalled = self._scan_seconds if listener is None else UNSIGNALLED_SCAN_SECONDS
         self._started.set()
         try:
             while not self._stopping.is_set():
-                await self._scan(senders)
-                self._wake.clear()
+                self._wake.clear()  # before the scan: a change signalled during it scans again
+                lease_ends_in = await self._scan(senders)
+                wait = unsignalled if lease_ends_in is None else min(unsignalled, lease_ends_in)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._scan_seconds)
+                    await asyncio.wait_for(self._wake.wait(), wait)
         finally:
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
             await self._stop_deliveries()
             await senders.close()
 
-    async def _scan(self, senders: Senders) -> None:
-        """Start a delivery for each subscription nobody (alive) delivers."""
+    async def _scan(self, senders: Senders) -> float | None:
+        """Start a delivery for each subscription nobody (alive) delivers.
+
+        Returns the seconds until the first lease held by another process runs out
+        (None: no such lease), when this process may take that subscription over.
+        """
         for key, (_, task) in list(self._deliveries.items()):
             if task.done():
                 del self._deliveries[key]
@@ -118,14 +135,17 @@ class Deliverer:
             subscriptions = await asyncio.to_thread(self._store.all)
         except Exception:  # noqa: BLE001 - the store may be back at the next scan
             _log.warning("cannot read the subscriptions", exc_info=True)
-            return
+            return STORE_RETRY_SECONDS
         now = self._clock.now()
+        lease_ends_in: float | None = None
         for subscription in subscriptions:
-            if (
-                subscription.id in self._deliveries
-                or subscription.status is SubscriptionStatus.DISABLED
-                or subscription.leased_to_another(self.owner, now)
+            if subscription.id in self._deliveries or (
+                subscription.status is SubscriptionStatus.DISABLED
             ):
+                continue
+            if subscription.leased_to_another(self.owner, now):
+                ends_in = max(0.0, (subscription.lease_until or now) - now) + LEASE_END_MARGIN
+                lease_ends_in = ends_in if lease_ends_in is None else min(lease_ends_in, ends_in)
                 continue
             delivery = SubscriptionDelivery(
                 subscription.id,
@@ -139,6 +159,7 @@ class Deliverer:
             )
             task = asyncio.create_task(delivery.run(), name=f"deliver-{subscription.id}")
             self._deliveries[subscription.id] = (delivery, task)
+        return lease_ends_in
 
     async def _stop_deliveries(self) -> None:
         for delivery, _ in self._deliveries.values():

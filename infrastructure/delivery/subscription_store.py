@@ -17,7 +17,7 @@ so a holder that stalled past its expiry cannot move a position another moved.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,6 +25,7 @@ from uuid import UUID, uuid4
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from infrastructure.delivery.subscription_signals import ChangeListener, notify_changed
 from infrastructure.delivery.subscriptions import (
     ROTATION_OVERLAP_SECONDS,
     DeliveryAttempt,
@@ -147,6 +148,7 @@ class SubscriptionStore:
                     None,
                 ),
             )
+            self._signal_change(cursor)
         return subscription
 
     def get(self, subscription_id: UUID) -> Subscription:
@@ -206,6 +208,7 @@ class SubscriptionStore:
             )
             if cursor.fetchone() is None:
                 raise SubscriptionNotFound(subscription_id)
+            self._signal_change(cursor)
         return self.get(subscription_id)
 
     def rotate_secret(self, subscription_id: UUID, now: float) -> str:
@@ -235,7 +238,9 @@ class SubscriptionStore:
                 f"DELETE FROM {self._subscriptions} WHERE id = %s RETURNING id",
                 (str(subscription_id),),
             )
-            return cursor.fetchone() is not None
+            removed = cursor.fetchone() is not None
+            self._signal_change(cursor)
+            return removed
 
     def attempts(self, subscription_id: UUID, limit: int) -> list[DeliveryAttempt]:
         """The latest delivery attempts, newest first."""
@@ -284,6 +289,7 @@ class SubscriptionStore:
                 "WHERE id = %s AND lease_owner = %s",
                 (str(subscription_id), owner),
             )
+            self._signal_change(cursor)
 
     def advance(
         self,
@@ -372,6 +378,21 @@ class SubscriptionStore:
             "ORDER BY seq DESC LIMIT 1 OFFSET %s)",
             (subscription_id, subscription_id, KEPT_ATTEMPTS),
         )
+
+    # -- signals ------------------------------------------------------------------------
+
+    def listen(self, on_change: Callable[[], None]) -> ChangeListener | None:
+        """Call ``on_change`` when any process adds, changes, removes or releases one.
+
+        None on SQLite, which cannot signal: its deliverers keep looking instead.
+        """
+        if not isinstance(self._datastore, PostgresDatastore):
+            return None
+        return ChangeListener(self._datastore, on_change).start()
+
+    def _signal_change(self, cursor: Any) -> None:
+        if isinstance(self._datastore, PostgresDatastore):
+            notify_changed(cursor, self._datastore)
 
     @contextmanager
     def _cursor(self, *, commit: bool) -> Iterator[Any]:

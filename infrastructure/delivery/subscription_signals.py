@@ -1,0 +1,76 @@
+"""Telling every deliverer that a subscription changed, so none has to keep looking.
+
+Each deliverer used to read every subscription once a second, to notice one
+added, re-enabled or released by another process: a query a second per process
+while nothing happens. On PostgreSQL a change now sends a ``NOTIFY`` in its own
+transaction (delivered at commit, and only then), and each deliverer ``LISTEN``\\ s
+on one connection of its own; it still reads the subscriptions when a lease it
+saw runs out, and every ``UNSIGNALLED_SCAN_SECONDS`` in case a signal was lost
+(a dropped connection). SQLite has no such signal: its deliverers keep looking
+(a read of a local file).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
+
+_log = logging.getLogger("shipments.delivery")
+
+UNSIGNALLED_SCAN_SECONDS = 30.0
+RECONNECT_SECONDS = 1.0
+
+
+def channel_of(datastore: PostgresDatastore) -> str:
+    """The channel of a store's subscription changes (one per schema)."""
+    return f"{datastore.schema}_subscriptions"[:63]  # PostgreSQL's identifier length
+
+
+def notify_changed(cursor: Any, datastore: PostgresDatastore) -> None:
+    """Signal the change made in ``cursor``'s transaction (sent when it commits)."""
+    cursor.execute("SELECT pg_notify(%s, '')", (channel_of(datastore),))
+
+
+class ChangeListener:
+    """Calls ``on_change`` from a thread of its own whenever a change is signalled."""
+
+    def __init__(self, datastore: PostgresDatastore, on_change: Callable[[], None]) -> None:
+        self._datastore = datastore
+        self._on_change = on_change
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._listen, name="subscription-signals", daemon=True
+        )
+
+    def start(self) -> ChangeListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _listen(self) -> None:
+        channel = channel_of(self._datastore)
+        while not self._stopping.is_set():
+            try:
+                with self._datastore.get_connection() as connection:
+                    connection.execute(f'LISTEN "{channel.replace(chr(34), chr(34) * 2)}"')
+                    connection.commit()
+                    # A listener that (re)connects may have missed a signal: look once.
+                    self._on_change()
+                    try:
+                        while not self._stopping.is_set():
+                            for _ in connection.notifies(timeout=0.5, stop_after=1):
+                                self._on_change()
+                    finally:
+                        connection.execute("UNLISTEN *")  # the pool hands it out again
+                        connection.commit()
+            except Exception:  # noqa: BLE001 - the periodic scan covers the gap meanwhile
+                if not self._stopping.is_set():
+                    _log.warning("listening for subscription changes failed", exc_info=True)
+                    self._stopping.wait(RECONNECT_SECONDS)
