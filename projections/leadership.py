@@ -22,6 +22,8 @@ import fcntl
 import hashlib
 import logging
 import os
+import select
+import time
 from abc import ABC, abstractmethod
 from typing import IO, Any
 
@@ -30,6 +32,10 @@ import psycopg
 from infrastructure.event_store import ShipmentStore
 
 _log = logging.getLogger("shipments.projections")
+
+# How often a holder asks PostgreSQL whether its session is still there, when its
+# socket gave no sign of the session's end (a peer that vanished says nothing).
+FULL_CHECK_SECONDS = 30.0
 
 
 class Leadership(ABC):
@@ -52,6 +58,15 @@ class Leadership(ABC):
         """Release it and free what holding it needed."""
 
 
+def _readable(connection: psycopg.Connection[Any]) -> bool:
+    """Whether the server sent something unasked (it ends a session that way), or it is gone."""
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True  # closed under us: the query that follows will say so
+    return bool(readable)
+
+
 class AdvisoryLock(Leadership):
     """A PostgreSQL session advisory lock on a connection of its own."""
 
@@ -60,6 +75,7 @@ class AdvisoryLock(Leadership):
         self._key = key
         self._connection: psycopg.Connection[Any] | None = None
         self._held = False
+        self._checked_at = 0.0
 
     def try_acquire(self) -> bool:
         if self._held:
@@ -72,11 +88,23 @@ class AdvisoryLock(Leadership):
             self._disconnect()
             return False
         self._held = bool(row and row[0])
+        self._checked_at = time.monotonic()
         return self._held
 
     def still_held(self) -> bool:
+        """Asked every second by an idle runner: answered without a query when nothing changed.
+
+        A session that the server ended (a restart, ``pg_terminate_backend``) makes its
+        socket readable (the server's goodbye, then end of file): only then, and every
+        ``FULL_CHECK_SECONDS``, is the connection asked. Otherwise every idle process
+        would query once a second for a lock that is about efficiency only.
+        """
         if not self._held or self._connection is None:
             return False
+        now = time.monotonic()
+        if not _readable(self._connection) and now - self._checked_at < FULL_CHECK_SECONDS:
+            return True
+        self._checked_at = now
         try:
             self._connection.execute("SELECT 1")
         except psycopg.Error:
