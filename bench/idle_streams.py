@@ -8,12 +8,13 @@ work and nobody else's), the service started as a user starts it (``shipments
 serve``, one worker), ``--connections`` clients on ``/v1/events/stream`` from this
 process (raw asyncio sockets: the client must cost less than what it measures).
 
-* **Idle:** the transactions the service's database saw (``xact_commit`` +
-  ``xact_rollback`` of ``pg_stat_database``: every query the service sends is in
-  one) over ``--idle-seconds`` with every stream open and nothing written, read
-  after PostgreSQL flushed its backends' counters (they report at most every
-  second, or after ten idle seconds); the server's CPU over the same window; its
-  RSS with every stream open.
+* **Idle:** the statements the service sent over ``--idle-seconds`` with every
+  stream open and nothing written, counted in PostgreSQL's own log: the run's
+  database logs every statement (``log_statement = all``), and the lines of that
+  database between two marker statements are counted (the database's transaction
+  counters would count autovacuum's work on the new tables too). The server's CPU
+  over the same window; its RSS with every stream open. Reading the log needs
+  this machine's PostgreSQL (the log file readable here); elsewhere it says so.
 * **Fan-out:** ``--writes`` creates, one every ``--write-gap`` seconds; each
   stream's arrival time of each event minus the event's ``recordedAt`` (taken
   just before its commit). p50, p99 and max over every (stream, event) pair, and
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
 import statistics
 import tempfile
@@ -45,9 +47,8 @@ from bench.proc_stat import CLOCK_TICKS_PER_S, descendants, read_processes, tree
 from bench.servers import running_server
 from bench.stores import POSTGRES_ADMIN_URL, postgres_problem
 
-# PostgreSQL sends a backend's counters at the end of a transaction at most once a
-# second, and an idle backend's after ten seconds: wait that long before reading.
-STATS_FLUSH_SECONDS = 11.5
+# Streams open and the server settles (the follower starts) before the window opens.
+SETTLE_SECONDS = 3.0
 
 
 @dataclass
@@ -86,14 +87,43 @@ def server_rss_bytes(pid: int) -> int:
     return total
 
 
-def transactions(admin_url: str, database: str) -> int:
-    """Transactions the database has seen so far (read from another database)."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
-            (database,),
-        ).fetchone()
-    return int(row[0]) if row else 0
+class StatementLog:
+    """The statements one database's sessions send, counted in PostgreSQL's log."""
+
+    def __init__(self, admin_url: str, database_url: str, database: str) -> None:
+        self._database_url = database_url
+        self._database = database
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE \"{database}\" SET log_statement = 'all'")
+            row = conn.execute(
+                "SELECT pg_current_logfile(), current_setting('data_directory')"
+            ).fetchone()
+        if row and row[0]:
+            path = Path(row[0]) if row[0].startswith("/") else Path(row[1]) / row[0]
+        else:  # no logging collector: Debian's clusters log to a file of their own
+            found = sorted(Path("/var/log/postgresql").glob("postgresql-*.log"))
+            path = max(found, key=lambda each: each.stat().st_mtime) if found else Path()
+        self.path: Path | None = path if path.is_file() and os.access(path, os.R_OK) else None
+
+    def mark(self, label: str) -> None:
+        """A statement of the bench's own, to count from or up to."""
+        with psycopg.connect(self._database_url, autocommit=True) as conn:
+            conn.execute(f"SELECT '{label}-{self._database}'")
+
+    def between(self, start: str, end: str) -> int | None:
+        """Statements of the database after the mark ``start`` and before ``end``."""
+        if self.path is None:
+            return None
+        counting, count = False, 0
+        with self.path.open(errors="replace") as log:
+            for line in log:
+                if f"'{start}-{self._database}'" in line:
+                    counting = True
+                elif f"'{end}-{self._database}'" in line:
+                    return count
+                elif counting and "statement: " in line and f"@{self._database} " in line:
+                    count += 1
+        return None
 
 
 async def open_stream(host: str, port: int, after: int, stream: Stream) -> asyncio.Task[None]:
@@ -134,7 +164,7 @@ async def open_stream(host: str, port: int, after: int, stream: Stream) -> async
 
 
 async def measure_run(
-    base_url: str, pid: int, admin_url: str, database: str, arguments: argparse.Namespace
+    base_url: str, pid: int, log: StatementLog, arguments: argparse.Namespace
 ) -> dict[str, float]:
     host, port = base_url.removeprefix("http://").split(":")
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
@@ -152,18 +182,16 @@ async def measure_run(
                     for stream in streams[batch_start : batch_start + 100]
                 )
             )
-        await asyncio.sleep(STATS_FLUSH_SECONDS)  # what connecting cost is counted now
+        await asyncio.sleep(SETTLE_SECONDS)
 
-        before = transactions(admin_url, database)
+        log.mark("IDLE")
         cpu_before, started = server_cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(arguments.idle_seconds)
         cpu_idle = server_cpu_seconds(pid) - cpu_before
         idle_seconds = time.monotonic() - started
         rss = server_rss_bytes(pid)
-        await asyncio.sleep(STATS_FLUSH_SECONDS)
-        # Nothing was written during both sleeps: every transaction counted is idle work.
-        idle_transactions = transactions(admin_url, database) - before
-        idle_window = idle_seconds + STATS_FLUSH_SECONDS
+        log.mark("WRITES")
+        idle_statements = log.between("IDLE", "WRITES")
 
         written: list[int] = []
         for _ in range(arguments.writes):
@@ -184,8 +212,10 @@ async def measure_run(
     lags = sorted(lag for stream in streams for _, _, lag in stream.arrivals)
     complete = all([p for p, _, _ in stream.arrivals] == written for stream in streams)
     return {
-        "idle_tx_per_s": idle_transactions / idle_window,
-        "idle_tx": idle_transactions,
+        "idle_statements": float("nan") if idle_statements is None else idle_statements,
+        "idle_statements_per_s": float("nan")
+        if idle_statements is None
+        else idle_statements / idle_seconds,
         "idle_cpu_pct": cpu_idle / idle_seconds * 100,
         "rss_mib": rss / 2**20,
         "p50_ms": statistics.median(lags) * 1000 if lags else float("nan"),
@@ -216,31 +246,28 @@ def main(argv: list[str] | None = None) -> int:
         with (
             tempfile.TemporaryDirectory(prefix="bench-idle-") as directory,
             fresh_database(arguments.postgres_url) as (url, database),
-            running_server(
-                "service",
-                url,
-                Path(directory),
-                extra_env={"SHIPMENTS_LOG_LEVEL": "warning"},
-            ) as server,
         ):
-            figures = asyncio.run(
-                measure_run(
-                    server.base_url, server.process.pid, arguments.postgres_url, database, arguments
+            log = StatementLog(arguments.postgres_url, url, database)  # before any session
+            with running_server(
+                "service", url, Path(directory), extra_env={"SHIPMENTS_LOG_LEVEL": "warning"}
+            ) as server:
+                figures = asyncio.run(
+                    measure_run(server.base_url, server.process.pid, log, arguments)
                 )
-            )
         runs.append(figures)
         print(
             f"run {run + 1}: {arguments.connections} streams | idle: "
-            f"{figures['idle_tx']:.0f} transactions in the service's database "
-            f"({figures['idle_tx_per_s']:.2f}/s), server CPU {figures['idle_cpu_pct']:.1f} % "
+            f"{figures['idle_statements']:.0f} statements from the service in "
+            f"{arguments.idle_seconds:.0f} s ({figures['idle_statements_per_s']:.2f}/s), "
+            f"server CPU {figures['idle_cpu_pct']:.1f} % "
             f"of a core, RSS {figures['rss_mib']:.0f} MiB | write → every stream: "
             f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms, "
             f"max {figures['max_ms']:.0f} ms, complete: {bool(figures['complete'])}",
             flush=True,
         )
     print(
-        f"median of {len(runs)} runs: idle transactions/s "
-        f"{statistics.median(r['idle_tx_per_s'] for r in runs):.2f}, idle CPU "
+        f"median of {len(runs)} runs: idle statements/s "
+        f"{statistics.median(r['idle_statements_per_s'] for r in runs):.2f}, idle CPU "
         f"{statistics.median(r['idle_cpu_pct'] for r in runs):.1f} %, RSS "
         f"{statistics.median(r['rss_mib'] for r in runs):.0f} MiB, fan-out p99 "
         f"{statistics.median(r['p99_ms'] for r in runs):.0f} ms "
