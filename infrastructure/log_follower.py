@@ -71,6 +71,7 @@ class LogFollower:
         self._last = 0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         self._mailboxes = LoopMailboxes()
+        self._erasures = 0
         self._stopping = threading.Event()
         self._subscription: Any = None
         self._thread = threading.Thread(target=self._follow, name="log-follower", daemon=True)
@@ -104,6 +105,11 @@ class LogFollower:
         self._thread.join(timeout=10)
         self._idle_watch.join(timeout=10)
         self._wake_all()
+
+    @property
+    def erasures_seen(self) -> int:
+        """How many erasures it has seen: what others kept rendered before one is stale."""
+        return self._erasures
 
     @property
     def last_position(self) -> int:
@@ -204,6 +210,7 @@ class LogFollower:
             self._base = self._last
             self._positions.clear()
             self._entries.clear()
+            self._erasures += 1
 
     def _keep(self, entry: FeedEntry) -> None:
         with self._lock:

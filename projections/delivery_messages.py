@@ -69,6 +69,7 @@ class FeedMessages:
         self._follower = follower
         self._bodies: OrderedDict[int, Message] = OrderedDict()
         self._lock = threading.Lock()
+        self._erasures_seen = 0
 
     def after(self, position: int, limit: int) -> list[Message]:
         entries = None if self._follower is None else self._follower.entries_after(position, limit)
@@ -90,6 +91,12 @@ class FeedMessages:
         # Rendered under the lock: the subscriptions asking for one new event at once
         # would otherwise each render it (rendering holds the GIL: nothing is lost).
         with self._lock:
+            erasures = 0 if self._follower is None else self._follower.erasures_seen
+            if erasures != self._erasures_seen:
+                # An erasure committed (perhaps by another process) since these were
+                # rendered: a subscription still behind it must not get the old values.
+                self._bodies.clear()
+                self._erasures_seen = erasures
             kept = self._bodies.get(entry.position)
             if kept is not None:
                 self._bodies.move_to_end(entry.position)
