@@ -298,8 +298,7 @@ class SubscriptionStore:
         the caller reads it again (the attempt is still recorded: it happened).
         """
         with self._cursor(commit=True) as cursor:
-            for attempt in attempts:
-                self._record(cursor, attempt)
+            self._record(cursor, attempts)
             self._execute(
                 cursor,
                 f"UPDATE {self._subscriptions} SET position = %s, status = %s, failures = 0, "
@@ -327,7 +326,7 @@ class SubscriptionStore:
     ) -> bool:
         """Record a failed attempt: ``failing`` with the next try's time, or ``disabled``."""
         with self._cursor(commit=True) as cursor:
-            self._record(cursor, attempt)
+            self._record(cursor, [attempt])
             self._execute(
                 cursor,
                 f"UPDATE {self._subscriptions} SET status = %s, failures = %s, "
@@ -348,30 +347,44 @@ class SubscriptionStore:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _record(self, cursor: Any, attempt: DeliveryAttempt) -> None:
-        subscription_id = str(attempt.subscription_id)
-        self._execute(
-            cursor,
+    def _record(self, cursor: Any, attempts: Sequence[DeliveryAttempt]) -> None:
+        """Insert the attempts of one commit, then trim to the latest ``KEPT_ATTEMPTS``.
+
+        One statement for the rows and one trim per commit, not two per attempt: a
+        commit carries every delivery of a quarter second (thousands at full speed),
+        and only the latest ``KEPT_ATTEMPTS`` would outlive the trim anyway.
+        """
+        if not attempts:
+            return
+        kept = attempts[-KEPT_ATTEMPTS:]
+        sql = (
             f"INSERT INTO {self._deliveries} (subscription_id, position, message_id, attempt, "
-            "status_code, error, duration_ms, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                subscription_id,
-                attempt.position,
-                attempt.message_id,
-                attempt.attempt,
-                attempt.status_code,
-                None if attempt.error is None else attempt.error[:ERROR_EXCERPT_CHARS],
-                attempt.duration_ms,
-                attempt.at,
-            ),
+            "status_code, error, duration_ms, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
         )
-        self._execute(
-            cursor,
-            f"DELETE FROM {self._deliveries} WHERE subscription_id = %s AND seq <= ("
-            f"SELECT seq FROM {self._deliveries} WHERE subscription_id = %s "
-            "ORDER BY seq DESC LIMIT 1 OFFSET %s)",
-            (subscription_id, subscription_id, KEPT_ATTEMPTS),
+        cursor.executemany(
+            sql if self._postgres else sql.replace("%s", "?"),
+            [
+                (
+                    str(attempt.subscription_id),
+                    attempt.position,
+                    attempt.message_id,
+                    attempt.attempt,
+                    attempt.status_code,
+                    None if attempt.error is None else attempt.error[:ERROR_EXCERPT_CHARS],
+                    attempt.duration_ms,
+                    attempt.at,
+                )
+                for attempt in kept
+            ],
         )
+        for subscription_id in {str(attempt.subscription_id) for attempt in kept}:
+            self._execute(
+                cursor,
+                f"DELETE FROM {self._deliveries} WHERE subscription_id = %s AND seq <= ("
+                f"SELECT seq FROM {self._deliveries} WHERE subscription_id = %s "
+                "ORDER BY seq DESC LIMIT 1 OFFSET %s)",
+                (subscription_id, subscription_id, KEPT_ATTEMPTS),
+            )
 
     @contextmanager
     def _cursor(self, *, commit: bool) -> Iterator[Any]:
