@@ -242,13 +242,15 @@ def lag_run(url: str, receiver: Receiver, tag: str, arguments: argparse.Namespac
 
 def throughput(
     url: str, receiver: Receiver, tag: str, arguments: argparse.Namespace, subscriptions: int
-) -> float:
-    """Writes per second of closed-loop writers while ``subscriptions`` are delivered."""
+) -> tuple[float, float]:
+    """Writes and deliveries per second of closed-loop writers while ``subscriptions`` run."""
     with serving(url, receiver, tag, subscriptions) as service:
         seconds = arguments.throughput_seconds
+        started = receiver.call("GET", "count", f"/{tag}/")
         written = write_for(service.services, seconds, None, arguments.writers)
+        delivered = receiver.call("GET", "count", f"/{tag}/") - started
     receiver.call("POST", "take", f"/{tag}/")  # what was delivered is not judged here
-    return float(written / seconds)
+    return written / seconds, delivered / seconds
 
 
 def run_store(
@@ -280,10 +282,12 @@ def run_store(
             with fresh_store(kind, directory, "delivery") as url:
                 tag = f"r{run}-tp{subscriptions}"
                 rates[subscriptions] = throughput(url, receiver, tag, arguments, subscriptions)
-        ratios.append(rates[arguments.subscriptions] / rates[0])
+        without, (with_subscriptions, deliveries) = rates[0][0], rates[arguments.subscriptions]
+        ratios.append(with_subscriptions / without)
         print(
-            f"[{kind}] run {run}: closed-loop writes {rates[0]:.0f}/s without subscriptions, "
-            f"{rates[arguments.subscriptions]:.0f}/s with: ratio {ratios[-1]:.2f}",
+            f"[{kind}] run {run}: closed-loop writes {without:.0f}/s without subscriptions, "
+            f"{with_subscriptions:.0f}/s with ({deliveries:.0f} deliveries/s): "
+            f"ratio {ratios[-1]:.2f}",
             flush=True,
         )
     complete = sum(lag.complete for lag in lags)
