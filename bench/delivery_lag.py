@@ -49,6 +49,7 @@ from pydantic import SecretStr
 from api.subscription_deliverer import start_deliverer
 from api.wiring import Services, build_services
 from bench.delivery_arrivals import completeness, first_lags_ms, percentile
+from bench.delivery_process import DelivererProcess, delivering_process
 from bench.servers import bench_master_key
 from bench.stores import fresh_store, postgres_problem
 from domain.details import ShipmentDetails
@@ -108,15 +109,23 @@ def nats_reachable() -> bool:
 
 @dataclass
 class Service:
-    """One phase's service: its store, its subscriptions' paths, how many got leased."""
+    """One phase's service: its store, its subscriptions' paths, a deliverer process if any."""
 
     services: Services
     paths: list[str]
+    child: DelivererProcess | None
+
+    def cpu_seconds(self) -> float:
+        """CPU so far of this process and of the deliverer process (when there is one)."""
+        return time.process_time() + (0.0 if self.child is None else self.child.cpu_seconds())
 
 
 @contextmanager
-def serving(url: str, receiver: Receiver, tag: str, subscriptions: int) -> Iterator[Service]:
-    """The service on a fresh store with ``subscriptions`` webhooks (+ JetStream), delivering."""
+def serving(
+    url: str, receiver: Receiver, tag: str, subscriptions: int, *, separate: bool
+) -> Iterator[Service]:
+    """The service on a fresh store with ``subscriptions`` webhooks (+ JetStream), delivering
+    from this process or (``separate``) from a deliverer process of its own."""
     settings = Settings(
         database_url=url,
         webhook_allow_private=True,  # the receivers are on loopback
@@ -136,6 +145,11 @@ def serving(url: str, receiver: Receiver, tag: str, subscriptions: int) -> Itera
             nats_url = f"{NATS_URL}/{receiver.subject_prefix}.{tag}"
             secrets[paths[-1]] = [services.subscriptions.add(nats_url).secret]
         receiver.call("POST", "secrets", body=secrets)
+        if separate:
+            with delivering_process(settings, len(paths)) as child:
+                time.sleep(0.3)  # the first rounds: leases taken, rows read
+                yield Service(services, paths, child)
+            return
         deliverer = start_deliverer(services, settings, follower)
         deadline = time.monotonic() + 10
         while deliverer is not None and len(deliverer.delivering) < len(paths):
@@ -143,7 +157,7 @@ def serving(url: str, receiver: Receiver, tag: str, subscriptions: int) -> Itera
                 raise RuntimeError("the deliverer did not take every subscription")
             time.sleep(0.05)
         time.sleep(0.3)  # the first rounds: leases taken, rows read
-        yield Service(services, paths)
+        yield Service(services, paths, None)
     finally:
         if deliverer is not None:
             deliverer.stop()
@@ -204,8 +218,9 @@ class LagRun:
 
 def lag_run(url: str, receiver: Receiver, tag: str, arguments: argparse.Namespace) -> LagRun:
     """Writes at the rate, then until every delivery arrived: lag, completeness, CPU."""
-    with serving(url, receiver, tag, arguments.subscriptions) as service:
-        cpu_started = time.process_time()
+    separate = arguments.deliverer == "process"
+    with serving(url, receiver, tag, arguments.subscriptions, separate=separate) as service:
+        cpu_started = service.cpu_seconds()
         written = write_for(service.services, arguments.seconds, arguments.rate, arguments.writers)
         expected = written * len(service.paths)
         deadline = time.monotonic() + DRAIN_SECONDS
@@ -213,7 +228,7 @@ def lag_run(url: str, receiver: Receiver, tag: str, arguments: argparse.Namespac
             if time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        cpu = time.process_time() - cpu_started
+        cpu = service.cpu_seconds() - cpu_started
         positions = feed_positions(service.services)
         taken = receiver.call("POST", "take", f"/{tag}/")
     arrivals = [tuple(arrival) for arrival in taken["arrivals"]]
@@ -244,7 +259,8 @@ def throughput(
     url: str, receiver: Receiver, tag: str, arguments: argparse.Namespace, subscriptions: int
 ) -> tuple[float, float]:
     """Writes and deliveries per second of closed-loop writers while ``subscriptions`` run."""
-    with serving(url, receiver, tag, subscriptions) as service:
+    separate = arguments.deliverer == "process" and subscriptions > 0
+    with serving(url, receiver, tag, subscriptions, separate=separate) as service:
         seconds = arguments.throughput_seconds
         started = receiver.call("GET", "count", f"/{tag}/")
         written = write_for(service.services, seconds, None, arguments.writers)
@@ -315,6 +331,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--throughput-seconds", type=float, default=5.0, help="each throughput phase (0: none)"
+    )
+    parser.add_argument(
+        "--deliverer",
+        choices=["thread", "process"],
+        default="thread",
+        help="deliver from the writing process's deliverer thread, as a server does today, "
+        "or from a process of its own (bench.delivery_process)",
     )
     parser.add_argument(
         "--nats",
