@@ -47,6 +47,12 @@ def test_a_following_stream_waits_in_memory_and_reads_nothing_from_the_store(
     services = client.app.state.services  # type: ignore[attr-defined]
     follower: LogFollower = client.app.state.log_follower  # type: ignore[attr-defined]
     feed = CountedFeed(services.store)
+    # The follower takes its starting point in its own thread; a stream opened before
+    # that reads the store, rightly. The app may be up first (nothing waits for it).
+    eventually(
+        lambda: follower.entries_after(follower.last_position, 1) is not None,
+        what="the follower has its starting point",
+    )
     head = follower.last_position
 
     async def follow() -> list[dict[str, Any]]:
