@@ -35,7 +35,8 @@ DEV_MODULES = (
     "openapi_python_client",
     "dateutil",
     "hypothesis",
-    "standardwebhooks",  # the receivers' side, in the tests (httpx is the deliverers' client)
+    "standardwebhooks",  # the receivers' side, in the tests (aiohttp is the deliverers' client)
+    "httpx",  # the tests' client (the deliverers send with aiohttp)
 )
 
 

@@ -44,6 +44,19 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where it is installed (``uvicorn[standard]`` brings it), else asyncio's.
+
+    Every delivery's sends, reads and wake-ups go through this one loop: uvloop
+    cut the CPU of a keep-alive ``POST`` by about a third in the delivery benchmark.
+    """
+    try:
+        import uvloop
+    except ImportError:  # not on every platform: asyncio's own loop does the same work
+        return None
+    return uvloop.new_event_loop
+
+
 class Deliverer:
     """Starts, runs and stops this process's deliveries."""
 
@@ -98,7 +111,8 @@ class Deliverer:
         return {key for key, (_, task) in list(self._deliveries.items()) if not task.done()}
 
     def _main(self) -> None:
-        asyncio.run(self._run())
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(self._run())
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()

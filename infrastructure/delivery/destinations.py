@@ -4,7 +4,8 @@ Only ``http``, ``https`` and ``nats`` URLs, and (unless private addresses are
 allowed) only hosts that resolve to public addresses: a subscription must not be
 a way to make this server call its own loopback, the internal network or a
 cloud metadata endpoint (169.254.169.254). The check runs when a URL is given
-and again before every delivery, since a name may resolve elsewhere later.
+and again where a delivery connects (``checked_resolver`` for webhooks, the NATS
+sender's connection), since a name may resolve elsewhere later.
 """
 
 from __future__ import annotations
@@ -83,18 +84,25 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+def public_addresses(host: str, port: int) -> list[str]:
+    """Every address of ``host``, or ``RefusedDestination`` if any is not public."""
+    addresses = resolve(host, port)
+    if any(is_private(address) for address in addresses):
+        raise RefusedDestination(private_host_reason(host))
+    return addresses
+
+
+def private_host_reason(host: str) -> str:
+    """What a refusal of a host with a non-public address says (the same wherever checked)."""
+    return (
+        f"the host {host!r} resolves to a loopback, private or link-local address; "
+        "set SHIPMENTS_WEBHOOK_ALLOW_PRIVATE=true to allow it"
+    )
+
+
 def checked_destination(url: str, *, allow_private: bool) -> Destination:
     """The URL's destination, refused if it is not allowed (see the module docstring)."""
     destination = parse_destination(url)
     if not allow_private:
-        private = [
-            address
-            for address in resolve(destination.host, destination.port)
-            if is_private(address)
-        ]
-        if private:
-            raise RefusedDestination(
-                f"the host {destination.host!r} resolves to a loopback, private or "
-                "link-local address; set SHIPMENTS_WEBHOOK_ALLOW_PRIVATE=true to allow it"
-            )
+        public_addresses(destination.host, destination.port)
     return destination

@@ -3,22 +3,27 @@
 ``Nats-Msg-Id`` is the message id, so a retry or a second process publishing the
 same event within the stream's duplicate window is dropped by JetStream itself.
 The webhook headers go along too, so a consumer may verify the signature. One
-connection per server, opened on first use and kept.
+connection per server, opened on first use and kept. Unless private addresses
+are allowed, the server's name is resolved and checked when a connection is
+opened and the connection is made to the checked address itself (nothing to
+rebind in between, and no lookup per message).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
 from typing import Any
 
 import nats
 from nats.errors import Error as NatsError
 
 from infrastructure.delivery.destinations import (
+    Destination,
     RefusedDestination,
-    checked_destination,
     parse_destination,
+    public_addresses,
 )
 from infrastructure.delivery.sending import SendResult
 
@@ -35,11 +40,8 @@ class NatsSender:
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         try:
-            if self._allow_private:
-                destination = parse_destination(url)
-            else:
-                destination = await asyncio.to_thread(checked_destination, url, allow_private=False)
-            connection = await self._connection(destination.host, destination.port)
+            destination = _parsed(url)
+            connection = await self._connection(destination)
             stream = connection.jetstream(timeout=self._timeout)
             await stream.publish(
                 destination.subject or "",
@@ -53,14 +55,19 @@ class NatsSender:
             return SendResult(None, f"NATS: {type(error).__name__}: {error}"[:300])
         return SendResult(None, None)
 
-    async def _connection(self, host: str, port: int) -> Any:
-        key = (host, port)
+    async def _connection(self, destination: Destination) -> Any:
+        key = (destination.host, destination.port)
         connection = self._connections.get(key)
         if connection is None or connection.is_closed:
+            host = destination.host
+            if not self._allow_private:
+                addresses = await asyncio.to_thread(public_addresses, host, destination.port)
+                host = addresses[0]
+            host = f"[{host}]" if ":" in host else host
             connection = await nats.connect(
-                servers=[f"nats://{host}:{port}"],
+                servers=[f"nats://{host}:{destination.port}"],
                 connect_timeout=self._timeout,
-                allow_reconnect=False,
+                allow_reconnect=False,  # a reconnection would resolve the name unchecked
                 max_reconnect_attempts=0,
             )
             self._connections[key] = connection
@@ -73,3 +80,9 @@ class NatsSender:
             except (NatsError, OSError):
                 _log.debug("closing a NATS connection failed", exc_info=True)
         self._connections.clear()
+
+
+@lru_cache(maxsize=1024)
+def _parsed(url: str) -> Destination:
+    """A subscription's URL parsed once, not per message (``Destination`` is immutable)."""
+    return parse_destination(url)

@@ -1,0 +1,77 @@
+"""The delivery benchmark's deliverer in a process of its own (``--deliverer process``).
+
+What a deployment gets by delivering from a process that does not write: the
+same building blocks a server uses (``build_services``, a ``LogFollower`` and
+``start_deliverer``) in a spawned child, with its own GIL. The service has no
+such mode yet; this measures whether it would be worth one. The parent drives it
+over a pipe: the child answers ``"ready"`` once it delivers every subscription,
+its CPU seconds to ``"mark"``, and stops on ``"stop"``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from typing import Any
+
+from api.subscription_deliverer import start_deliverer
+from api.wiring import build_services
+from infrastructure.log_follower import LogFollower
+from infrastructure.settings import Settings
+
+
+def _deliver(settings: Settings, subscriptions: int, pipe: Connection) -> None:
+    services = build_services(settings)
+    follower = LogFollower(services.store).start()
+    deliverer = start_deliverer(services, settings, follower)
+    try:
+        deadline = time.monotonic() + 10
+        while deliverer is not None and len(deliverer.delivering) < subscriptions:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        pipe.send("ready")
+        while (command := pipe.recv()) != "stop":
+            if command == "mark":
+                pipe.send(time.process_time())
+    finally:
+        if deliverer is not None:
+            deliverer.stop()
+        follower.stop()
+        services.close()
+        pipe.send(None)
+
+
+class DelivererProcess:
+    """The child's CPU seconds, on request."""
+
+    def __init__(self, pipe: Connection) -> None:
+        self._pipe = pipe
+
+    def cpu_seconds(self) -> float:
+        self._pipe.send("mark")
+        answer: Any = self._pipe.recv()
+        return float(answer)
+
+
+@contextmanager
+def delivering_process(settings: Settings, subscriptions: int) -> Iterator[DelivererProcess]:
+    """A deliverer for ``settings``' store in a spawned process, until the block ends."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_deliver, args=(settings, subscriptions, theirs))
+    process.start()
+    try:
+        if not ours.poll(60) or ours.recv() != "ready":
+            raise RuntimeError("the deliverer process did not start")
+        yield DelivererProcess(ours)
+    finally:
+        if process.is_alive():
+            ours.send("stop")
+            ours.poll(30)
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
