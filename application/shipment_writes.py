@@ -248,7 +248,9 @@ class ShipmentWrites:
         if version is None or expected is None or expected.names_one_at_or_after(version):
             return None
         since = expected.newest_before(version)
-        return VersionConflict(command.shipment_id, version, since=since or 0)
+        return VersionConflict(
+            command.shipment_id, version, since=since or 0, current_is_fresh=False
+        )
 
     async def _refuse(
         self, conflict: VersionConflict, expected: Condition | None, stale: StaleWrites

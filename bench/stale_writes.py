@@ -24,12 +24,14 @@ from pathlib import Path
 from uuid import UUID
 
 import orjson
+from pydantic import SecretStr
 
 from api.http.problems import HttpProblem, problem_response
 from api.http.write_answers import WriteAnswers, WriteRequest
 from api.plumbing.principals import Principal, Role
 from api.wiring import build_services
 from bench.appends import CONTEXT, sample_details
+from bench.servers import bench_master_key
 from bench.stores import STORE_KINDS, fresh_store, postgres_problem
 from infrastructure.settings import Settings
 from projections.version_tags import encode_tag
@@ -88,7 +90,9 @@ async def _measure(
 
 def measure_stale_writes(url: str, store: str, count: int, repeat: int = 1) -> StaleWritesResult:
     """Accepted, then stale PATCHes of one shipment in a fresh store at ``url``."""
-    services = build_services(Settings(database_url=url))
+    services = build_services(
+        Settings(database_url=url, master_key=SecretStr(bench_master_key(url)))
+    )
     try:
         shipment_id = services.shipments.create(sample_details(), CONTEXT).id
         writes = WriteAnswers(services.shipments)

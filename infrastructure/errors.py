@@ -27,10 +27,20 @@ class VersionConflict(Exception):
     when the conflict is not a stale tag (``If-None-Match``).
     """
 
-    def __init__(self, shipment_id: UUID, current_version: int, since: int | None = None) -> None:
+    def __init__(
+        self,
+        shipment_id: UUID,
+        current_version: int,
+        since: int | None = None,
+        *,
+        current_is_fresh: bool = True,
+    ) -> None:
         self.shipment_id = shipment_id
         self.current_version = current_version
         self.since = since
+        # False when ``current_version`` is the newest this process has seen, not the
+        # store's as read under the row lock (a stale tag refused before queueing).
+        self.current_is_fresh = current_is_fresh
         super().__init__(f"shipment {shipment_id} is at version {current_version}")
 
 

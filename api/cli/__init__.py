@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 
 from api.cli import (
     auth,
+    deliver,
     encrypt_personal_data,
     history,
     master_key,
@@ -45,6 +46,7 @@ COMMAND_MODULES = (
     master_key,
     encrypt_personal_data,
     subscriptions,
+    deliver,
 )
 
 

@@ -1,0 +1,67 @@
+"""``shipments deliver``: a process that only delivers, beside servers that do not."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.http.app import create_app
+from infrastructure.settings import Settings
+from tests.delivery.conftest import feed_positions, subscribe, write_events
+from tests.delivery.receivers import eventually, running_receiver
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """A server that leaves delivery to other processes."""
+    return Settings(database_url=database_url, webhook_allow_private=True, deliverer=False)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_a_deliver_process_delivers_what_the_servers_leave_and_stops_on_sigterm(
+    client: TestClient, database_url: str, new_shipment: dict[str, Any]
+) -> None:
+    environment = {
+        **os.environ,
+        "SHIPMENTS_DATABASE_URL": database_url,
+        "SHIPMENTS_WEBHOOK_ALLOW_PRIVATE": "true",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "deliver"],
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with running_receiver() as receiver:
+            subscription = subscribe(client, receiver)
+            written = write_events(client, new_shipment, shipments=2, patches=2)
+            eventually(lambda: len(receiver.accepted()) >= written, what="all delivered")
+            assert receiver.accepted_positions() == feed_positions(client)[-written:]
+            assert all(delivery.verified for delivery in receiver.requests)
+            process.send_signal(signal.SIGTERM)
+            _, errors = process.communicate(timeout=30)
+        assert process.returncode == 0, errors
+        assert "delivering as" in errors
+        assert "stopped" in errors
+        # It let go of the subscription as it stopped: another process may take it at once.
+        listed = client.get(f"/v1/subscriptions/{subscription['id']}").json()
+        assert listed["lag"] == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
