@@ -74,8 +74,9 @@ class KeyTable(ABC):
         """The keys of these shipments, read in the caller's transaction."""
 
     @abstractmethod
-    def by_ids(self, key_ids: Collection[bytes]) -> list[WrappedKey]:
-        """The keys with these ids that still exist (one query, its own connection)."""
+    def by_ids(self, key_ids: Collection[bytes], cursor: Any = None) -> list[WrappedKey]:
+        """The keys with these ids that still exist (one query: in ``cursor``'s
+        transaction when given, else on a connection of its own)."""
 
     @abstractmethod
     def of_shipment(self, shipment_id: UUID) -> list[WrappedKey]:
@@ -139,11 +140,13 @@ class KeyRing:
         """One shipment's existing keys (for work outside the append path: snapshots)."""
         return [self.unwrap(row) for row in self.table.of_shipment(shipment_id)]
 
-    def existing(self, key_ids: Collection[bytes]) -> dict[bytes, StreamKey]:
-        """The keys among ``key_ids`` that still exist, read now (an erased one is absent)."""
+    def existing(self, key_ids: Collection[bytes], cursor: Any = None) -> dict[bytes, StreamKey]:
+        """The keys among ``key_ids`` that still exist, read now (an erased one is absent);
+        in ``cursor``'s transaction when given (a caller that holds one must not ask the
+        pool for a second connection: on SQLite, with writers queued, none may come)."""
         if not key_ids:
             return {}
-        return {row.key_id: self.unwrap(row) for row in self.table.by_ids(key_ids)}
+        return {row.key_id: self.unwrap(row) for row in self.table.by_ids(key_ids, cursor)}
 
     def unwrap(self, row: WrappedKey) -> StreamKey:
         """The key a row holds (remembered: the same row always holds the same key)."""
@@ -196,13 +199,14 @@ class SQLiteKeyTable(SQLiteRecorder, KeyTable):
         )
         return [_row(r) for r in cursor.fetchall()]
 
-    def by_ids(self, key_ids: Collection[bytes]) -> list[WrappedKey]:
+    def by_ids(self, key_ids: Collection[bytes], cursor: Any = None) -> list[WrappedKey]:
         marks = ",".join("?" * len(key_ids))
+        sql = f"SELECT key_id, shipment_id, wrapped FROM {KEYS_TABLE} WHERE key_id IN ({marks})"
+        if cursor is not None:
+            cursor.execute(sql, list(key_ids))
+            return [_row(r) for r in cursor.fetchall()]
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT key_id, shipment_id, wrapped FROM {KEYS_TABLE} WHERE key_id IN ({marks})",
-                list(key_ids),
-            )
+            c.execute(sql, list(key_ids))
             return [_row(r) for r in c.fetchall()]
 
     def of_shipment(self, shipment_id: UUID) -> list[WrappedKey]:
@@ -276,7 +280,10 @@ class PostgresKeyTable(PostgresRecorder, KeyTable):
         cursor.execute(self._of_shipments, (list(shipment_ids),), prepare=True)
         return [_row(r) for r in cursor.fetchall()]
 
-    def by_ids(self, key_ids: Collection[bytes]) -> list[WrappedKey]:
+    def by_ids(self, key_ids: Collection[bytes], cursor: Any = None) -> list[WrappedKey]:
+        if cursor is not None:
+            cursor.execute(self._by_ids, (list(key_ids),), prepare=True)
+            return [_row(r) for r in cursor.fetchall()]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._by_ids, (list(key_ids),), prepare=True)
             return [_row(r) for r in curs.fetchall()]

@@ -100,11 +100,14 @@ class SealingMapper(Mapper[UUID]):
         event: DomainEventProtocol[UUID] = self.to_domain_events([stored_event])[0]
         return event
 
-    def to_domain_events(self, stored_events: Sequence[StoredEvent]) -> list[Any]:
-        """Many events, with one lookup for all the keys they name."""
+    def to_domain_events(
+        self, stored_events: Sequence[StoredEvent], cursor: Any = None
+    ) -> list[Any]:
+        """Many events, with one lookup for all the keys they name (in ``cursor``'s
+        transaction when the caller holds one)."""
         events = [super(SealingMapper, self).to_domain_event(s) for s in stored_events]
         named = {_key_id(event) for event in events} - {None}
-        keys = self.keys.existing(cast(set[bytes], named))
+        keys = self.keys.existing(cast(set[bytes], named), cursor)
         for event in events:
             self._open(event, keys)
         return events

@@ -191,14 +191,16 @@ class _Replayer:
         self.report("swapping", 0, 0)
         with self._states.loading_with(reads.state_at):
             while page := reads.notifications_after(self.position, self._batch_size):
-                self._projection.write(self._prepare(page), cursor)
+                self._projection.write(self._prepare(page, cursor), cursor)
                 self.position = page[-1].id
                 self.events += len(page)
                 self.report("swapping", self.position - start, self.position - start)
         return self.position
 
-    def _prepare(self, page: Sequence[Notification]) -> PreparedBatch:
-        events = self.store.mapper.to_domain_events(page)  # one key lookup for the page
+    def _prepare(self, page: Sequence[Notification], cursor: Any = None) -> PreparedBatch:
+        # One key lookup for the page; inside the swap, in its transaction: a second
+        # connection asked for while it holds one timed out on SQLite under writers.
+        events = self.store.mapper.to_domain_events(page, cursor)
         for notification, event in zip(page, events, strict=True):
             self._projection.process_event(
                 event, Tracking(self.shadow.tracking_name, notification.id)

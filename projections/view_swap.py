@@ -89,7 +89,7 @@ class LockedReads:
             )
             for row in self._cursor.fetchall()
         ]
-        for event in self._store.mapper.to_domain_events(stored):
+        for event in self._store.mapper.to_domain_events(stored, self._cursor):
             state = event.mutate(state)
         return cast(Shipment, state)
 
