@@ -45,7 +45,7 @@ class KeysInMemory(KeyTable):
     def of_shipments_in(self, cursor: Any, shipment_ids: Collection[UUID]) -> list[WrappedKey]:
         return [row for row in self.rows.values() if row.shipment_id in shipment_ids]
 
-    def by_ids(self, key_ids: Collection[bytes]) -> list[WrappedKey]:
+    def by_ids(self, key_ids: Collection[bytes], cursor: Any = None) -> list[WrappedKey]:
         return [self.rows[k] for k in key_ids if k in self.rows]
 
     def of_shipment(self, shipment_id: UUID) -> list[WrappedKey]:
