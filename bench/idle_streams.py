@@ -43,6 +43,7 @@ import httpx
 import orjson
 import psycopg
 
+from bench.memory import rss_kib
 from bench.proc_stat import CLOCK_TICKS_PER_S, descendants, read_processes, tree_ticks
 from bench.servers import running_server
 from bench.stores import POSTGRES_ADMIN_URL, postgres_problem
@@ -78,13 +79,7 @@ def server_cpu_seconds(pid: int) -> float:
 
 def server_rss_bytes(pid: int) -> int:
     """Resident memory of the server process and its children now."""
-    total = 0
-    for member in descendants(read_processes(), [pid]):
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-    return total
+    return 1024 * sum(rss_kib(member) or 0 for member in descendants(read_processes(), [pid]))
 
 
 class StatementLog:

@@ -32,6 +32,7 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from api.http.app import create_app
+from bench.proc_stat import CLOCK_TICKS_PER_S, parse_process_stat
 from bench.servers import bench_master_key
 from bench.stores import fresh_store, postgres_problem
 from infrastructure.settings import Settings
@@ -102,16 +103,15 @@ def thread_cpu_seconds() -> dict[str, float]:
     process total hides. Pools' threads are added up under their common prefix.
     """
     names = {thread.native_id: thread.name for thread in threading.enumerate()}
-    ticks = os.sysconf("SC_CLK_TCK")
     seconds: dict[str, float] = {}
     for task in Path("/proc/self/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            times = parse_process_stat((task / "stat").read_text())
         except OSError:
             continue  # the thread ended meanwhile
         name = names.get(int(task.name), "other")
         name = re.sub(r"[-_]\d+$|-[0-9a-f]{8,}$", "", name)
-        seconds[name] = seconds.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        seconds[name] = seconds.get(name, 0.0) + times.own_ticks / CLOCK_TICKS_PER_S
     return seconds
 
 
