@@ -29,6 +29,14 @@ class MessageSource(Protocol):
         """Up to ``limit`` messages after ``position``, in feed order (may read the store)."""
         ...
 
+    def rendered_after(self, position: int, limit: int) -> list[Message] | None:
+        """What ``after`` answers when it needs no store and no rendering (None: call it).
+
+        Cheap enough for the event loop: subscriptions that follow the head get what
+        the first of them rendered without a thread hop each.
+        """
+        ...
+
     async def wait_beyond(self, position: int, timeout: float) -> bool:
         """Wait until there may be a message after ``position`` (False: timed out)."""
         ...

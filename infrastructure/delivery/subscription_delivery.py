@@ -111,7 +111,11 @@ class SubscriptionDelivery:
             )
             self._row = None  # look at the row again: a person may have re-enabled it
             return True
-        page = await asyncio.to_thread(self._messages.after, self._position, self._rules.page_size)
+        page = self._messages.rendered_after(self._position, self._rules.page_size)
+        if page is None:
+            page = await asyncio.to_thread(
+                self._messages.after, self._position, self._rules.page_size
+            )
         if page:
             await self._deliver_page(subscription, page)
         if self._pending_since is not None:
