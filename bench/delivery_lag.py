@@ -122,10 +122,16 @@ class Service:
 
 @contextmanager
 def serving(
-    url: str, receiver: Receiver, tag: str, subscriptions: int, *, separate: bool
+    url: str,
+    receiver: Receiver,
+    tag: str,
+    subscriptions: int,
+    *,
+    separate: bool,
+    niceness: int = 0,
 ) -> Iterator[Service]:
     """The service on a fresh store with ``subscriptions`` webhooks (+ JetStream), delivering
-    from this process or (``separate``) from a deliverer process of its own."""
+    from this process or (``separate``) from a deliverer process of its own (``niceness``)."""
     settings = Settings(
         database_url=url,
         webhook_allow_private=True,  # the receivers are on loopback
@@ -146,7 +152,7 @@ def serving(
             secrets[paths[-1]] = [services.subscriptions.add(nats_url).secret]
         receiver.call("POST", "secrets", body=secrets)
         if separate:
-            with delivering_process(settings, len(paths)) as child:
+            with delivering_process(settings, len(paths), niceness) as child:
                 time.sleep(0.3)  # the first rounds: leases taken, rows read
                 yield Service(services, paths, child)
             return
@@ -219,7 +225,9 @@ class LagRun:
 def lag_run(url: str, receiver: Receiver, tag: str, arguments: argparse.Namespace) -> LagRun:
     """Writes at the rate, then until every delivery arrived: lag, completeness, CPU."""
     separate = arguments.deliverer == "process"
-    with serving(url, receiver, tag, arguments.subscriptions, separate=separate) as service:
+    with serving(
+        url, receiver, tag, arguments.subscriptions, separate=separate, niceness=arguments.nice
+    ) as service:
         cpu_started = service.cpu_seconds()
         written = write_for(service.services, arguments.seconds, arguments.rate, arguments.writers)
         expected = written * len(service.paths)
@@ -260,7 +268,9 @@ def throughput(
 ) -> tuple[float, float]:
     """Writes and deliveries per second of closed-loop writers while ``subscriptions`` run."""
     separate = arguments.deliverer == "process" and subscriptions > 0
-    with serving(url, receiver, tag, subscriptions, separate=separate) as service:
+    with serving(
+        url, receiver, tag, subscriptions, separate=separate, niceness=arguments.nice
+    ) as service:
         seconds = arguments.throughput_seconds
         started = receiver.call("GET", "count", f"/{tag}/")
         written = write_for(service.services, seconds, None, arguments.writers)
@@ -338,6 +348,13 @@ def main() -> None:
         default="thread",
         help="deliver from the writing process's deliverer thread, as a server does today, "
         "or from a process of its own (bench.delivery_process)",
+    )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="with --deliverer process: its CPU priority lowered by this much "
+        "(as shipments deliver --nice)",
     )
     parser.add_argument(
         "--nats",

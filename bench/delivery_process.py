@@ -17,13 +17,15 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
+from api.cli.deliver import lower_priority
 from api.subscription_deliverer import start_deliverer
 from api.wiring import build_services
 from infrastructure.log_follower import LogFollower
 from infrastructure.settings import Settings
 
 
-def _deliver(settings: Settings, subscriptions: int, pipe: Connection) -> None:
+def _deliver(settings: Settings, subscriptions: int, niceness: int, pipe: Connection) -> None:
+    lower_priority(niceness)
     services = build_services(settings)
     follower = LogFollower(services.store).start()
     deliverer = start_deliverer(services, settings, follower)
@@ -58,11 +60,16 @@ class DelivererProcess:
 
 
 @contextmanager
-def delivering_process(settings: Settings, subscriptions: int) -> Iterator[DelivererProcess]:
-    """A deliverer for ``settings``' store in a spawned process, until the block ends."""
+def delivering_process(
+    settings: Settings, subscriptions: int, niceness: int = 0
+) -> Iterator[DelivererProcess]:
+    """A deliverer for ``settings``' store in a spawned process, until the block ends.
+
+    ``niceness``: as ``shipments deliver --nice``, its CPU priority lowered.
+    """
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    process = context.Process(target=_deliver, args=(settings, subscriptions, theirs))
+    process = context.Process(target=_deliver, args=(settings, subscriptions, niceness, theirs))
     process.start()
     try:
         if not ours.poll(60) or ours.recv() != "ready":

@@ -14,6 +14,7 @@ to one process at a time).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -33,7 +34,26 @@ def register(commands: Any) -> None:
         "servers with SHIPMENTS_DELIVERER=false to leave all delivery to such processes. "
         "Stops on SIGINT (Ctrl-C) or SIGTERM, releasing its subscriptions to the others.",
     )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="lower this process's CPU priority by N (0-19) so that, when the cores are "
+        "short, the servers' requests run first and delivery catches up after "
+        "(default: %(default)s)",
+    )
     parser.set_defaults(run=run)
+
+
+def lower_priority(niceness: int) -> None:
+    """Yield the CPU to the servers when both want it: delivery may lag, writes may not.
+
+    A webhook is at least once and catches up from its committed position, so
+    under a burst it is the work that can wait; a request cannot.
+    """
+    if niceness > 0:
+        os.nice(min(niceness, 19))
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -46,6 +66,7 @@ def run(arguments: argparse.Namespace) -> int:
     except StoreNotOpened as problem:
         print(f"shipments deliver: {problem}", file=sys.stderr)
         return 2
+    lower_priority(arguments.nice)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
