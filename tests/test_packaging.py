@@ -35,8 +35,9 @@ DEV_MODULES = (
     "openapi_python_client",
     "dateutil",
     "hypothesis",
-    "standardwebhooks",  # the receivers' side, in the tests (aiohttp is the deliverers' client)
-    "httpx",  # the tests' client (the deliverers send with aiohttp)
+    "standardwebhooks",  # the receivers' side, in the tests
+    "httpx",  # the tests' client
+    "aiohttp",  # the tests' and benchmarks' receivers (the deliverers send with httptools)
 )
 
 

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from infrastructure.delivery.sending import SendResult
 from infrastructure.delivery.webhook_sender import EXCERPT_BYTES, WebhookSender
@@ -22,20 +21,11 @@ SECRET_HEADERS = {"webhook-id": "msg_1", "webhook-signature": "v1,c2VjcmV0LXNpZ2
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class NamesOnLoopback(AbstractResolver):
+class NamesOnLoopback:
     """Resolves every name to 127.0.0.1: a public-looking name with a private address."""
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(
-                hostname=host, host="127.0.0.1", port=port, family=socket.AF_INET, proto=0, flags=0
-            )
-        ]
-
-    async def close(self) -> None:
-        """Nothing held."""
+    async def resolve(self, host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
 
 
 def send_to(
