@@ -43,7 +43,6 @@ DELIVERIES_TABLE = "subscription_deliveries"
 KEPT_ATTEMPTS = 200
 # Longest error text kept: a short excerpt, never a receiver's whole answer.
 ERROR_EXCERPT_CHARS = 300
-INSERT_CHUNK_ROWS = 100  # attempts per INSERT statement
 
 _COLUMNS = (
     "id, url, types, description, status, position, created_at, secret, previous_secret, "
@@ -377,17 +376,21 @@ class SubscriptionStore:
             )
             for attempt in kept
         ]
-        # Multi-row VALUES, not executemany: one statement per chunk costs the driver far
-        # less than a statement per row (psycopg), and 100 rows of 8 stay under SQLite's
-        # oldest limit of 999 parameters.
-        for start in range(0, len(rows), INSERT_CHUNK_ROWS):
-            chunk = rows[start : start + INSERT_CHUNK_ROWS]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            self._execute(
-                cursor,
-                f"INSERT INTO {self._deliveries} (subscription_id, position, message_id, "
-                f"attempt, status_code, error, duration_ms, at) VALUES {values}",
-                [value for row in chunk for value in row],
+        columns = "subscription_id, position, message_id, attempt, status_code, error, "
+        columns += "duration_ms, at"
+        if self._postgres:
+            # COPY, not INSERT: a multi-row INSERT of 100 attempts cost psycopg 1.3 ms of
+            # CPU (the long statement parsed anew each time, every value dumped alone),
+            # COPY 0.19 ms; at thousands of deliveries a second it was a fifth of the
+            # deliverer's CPU.
+            with cursor.copy(f"COPY {self._deliveries} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            # sqlite3's executemany loops in C: one prepared statement for every row.
+            placeholders = ", ".join(["?"] * len(rows[0]))
+            cursor.executemany(
+                f"INSERT INTO {self._deliveries} ({columns}) VALUES ({placeholders})", rows
             )
         for subscription_id in {str(attempt.subscription_id) for attempt in kept}:
             self._execute(
