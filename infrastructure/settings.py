@@ -185,8 +185,20 @@ class Settings(BaseSettings):
     )
     deliverer: bool = Field(
         default=True,
-        description="Deliver subscriptions from each server process (each subscription is "
-        "delivered by one process at a time).",
+        description="Deliver subscriptions from this server (each subscription is "
+        "delivered by one process at a time); false leaves them to `shipments deliver`.",
+    )
+    delivery_metrics_address: str | None = Field(
+        default=None,
+        pattern=r"^[^\s:]+:\d{1,5}$",
+        description="`host:port` where a `shipments deliver` process (the one `shipments "
+        "serve` starts, too) serves its delivery metrics for Prometheus; unset: none.",
+    )
+    delivery_process: bool = Field(
+        default=True,
+        description="`shipments serve` delivers from one child process of its own (a "
+        "`shipments deliver` at a lower CPU priority) rather than from a thread in each "
+        "worker, whose requests it would slow.",
     )
 
     @field_validator("cors_origins", mode="before")

@@ -1,14 +1,11 @@
 """``shipments deliver``: push delivery from a process of its own, beside the servers.
 
-Every server process delivers subscriptions by default, in a thread beside its
-requests; at high write rates the two share one interpreter lock (GIL), and the
-delivery benchmark measured a server writing at 0.2 to 0.35x its rate without
-subscriptions, against about 0.6x with the deliverer in a process of its own
-(``python -m bench.delivery_lag --deliverer process``). This command is that
-process: the same follower and deliverer a server runs, until SIGINT or SIGTERM.
-Start the servers with ``SHIPMENTS_DELIVERER=false`` to leave delivery to it; run
-several for more throughput or for failover (the leases give each subscription
-to one process at a time).
+``shipments serve`` runs one of these as its child (``api/cli/delivery_child.py``):
+delivery in a thread of a worker would share that worker's interpreter lock with
+its requests. Run it yourself beside servers started with
+``SHIPMENTS_DELIVERER=false``, on other hosts, or several for more throughput or
+for failover (the leases give each subscription to one process at a time). It
+runs the same follower and deliverer a server would, until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,9 +16,13 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.store_opening import StoreNotOpened, open_settings
+from infrastructure.settings import Settings
+
+if TYPE_CHECKING:
+    from api.plumbing.delivery_metrics import DeliveryMetrics
 
 
 def register(commands: Any) -> None:
@@ -43,7 +44,33 @@ def register(commands: Any) -> None:
         "short, the servers' requests run first and delivery catches up after "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="stop when the process PID (the server that started this one) is gone",
+    )
     parser.set_defaults(run=run)
+
+
+def serve_metrics(settings: Settings) -> DeliveryMetrics | None:
+    """The delivery metrics at ``SHIPMENTS_DELIVERY_METRICS_ADDRESS``, for Prometheus.
+
+    A server's ``/metrics`` counts the attempts its own process makes: with delivery
+    in this process, its attempts and their lag are counted and shown here.
+    """
+    if settings.delivery_metrics_address is None:
+        return None
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from api.plumbing.delivery_metrics import DeliveryMetrics
+
+    host, port = settings.delivery_metrics_address.rsplit(":", 1)
+    registry = CollectorRegistry(auto_describe=True)
+    metrics = DeliveryMetrics(registry)
+    start_http_server(int(port), addr=host, registry=registry)
+    return metrics
 
 
 def lower_priority(niceness: int) -> None:
@@ -76,12 +103,14 @@ def run(arguments: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     services = build_services(settings)
     follower = LogFollower(services.store).start()
-    deliverer = start_deliverer(services, settings, follower)
+    deliverer = start_deliverer(services, settings, follower, serve_metrics(settings))
     assert deliverer is not None  # switched on above
     print(f"shipments deliver: delivering as {deliverer.owner}", file=sys.stderr, flush=True)
     try:
         while not stopping.wait(1.0):
-            pass
+            if arguments.parent_pid is not None and os.getppid() != arguments.parent_pid:
+                print("shipments deliver: the server is gone; stopping", file=sys.stderr)
+                break
     finally:
         deliverer.stop()
         follower.stop()

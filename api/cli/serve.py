@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from api.cli.delivery_child import DeliveryChild
 from infrastructure.database_url import UnsupportedDatabaseUrl, parse_database_url
 from infrastructure.master_key import MasterKey, MasterKeyProblem
 from infrastructure.settings import Settings
@@ -87,9 +88,7 @@ def register(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    """Create the tables once, then hand over to uvicorn's workers."""
-    import uvicorn
-
+    """Create the tables once, start the deliverer process, then hand over to uvicorn."""
     from api.wiring import build_services
 
     settings = Settings()
@@ -131,11 +130,27 @@ def run(arguments: argparse.Namespace) -> int:
         os.environ["SHIPMENTS_REQUIRE_AUTH"] = "true"
     elif not settings.require_auth:
         print(WARN_OPEN.format(url=f"http://{arguments.host}:{arguments.port}"), file=sys.stderr)
+    child = None
+    if settings.deliverer and settings.delivery_process:
+        os.environ["SHIPMENTS_DELIVERER"] = "false"  # the workers leave delivery to the child
+        child = DeliveryChild().start()
     print(
         f"shipments: serving on http://{arguments.host}:{arguments.port} "
         f"with {arguments.workers} worker(s), store {target.display}",
         file=sys.stderr,
     )
+    try:
+        serve_with_uvicorn(arguments, settings)
+    finally:
+        if child is not None:
+            child.stop()
+    return 0
+
+
+def serve_with_uvicorn(arguments: argparse.Namespace, settings: Settings) -> None:
+    """Serve until a signal stops uvicorn (its workers, when there are several)."""
+    import uvicorn
+
     uvicorn.run(
         "api.http.app:create_app_from_env",
         factory=True,
@@ -148,4 +163,3 @@ def run(arguments: argparse.Namespace) -> int:
         # rewriting them from X-Forwarded-* on every request would be work for no one.
         proxy_headers=False,
     )
-    return 0

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,6 +17,8 @@ from api.http.app import create_app
 from infrastructure.settings import Settings
 from tests.delivery.conftest import feed_positions, subscribe, write_events
 from tests.delivery.receivers import eventually, running_receiver
+from tests.support.prometheus import sample
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +38,12 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def test_a_deliver_process_delivers_what_the_servers_leave_and_stops_on_sigterm(
     client: TestClient, database_url: str, new_shipment: dict[str, Any]
 ) -> None:
+    metrics_address = f"127.0.0.1:{free_port()}"
     environment = {
         **os.environ,
         "SHIPMENTS_DATABASE_URL": database_url,
         "SHIPMENTS_WEBHOOK_ALLOW_PRIVATE": "true",
+        "SHIPMENTS_DELIVERY_METRICS_ADDRESS": metrics_address,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "deliver"],
@@ -53,6 +58,12 @@ def test_a_deliver_process_delivers_what_the_servers_leave_and_stops_on_sigterm(
             eventually(lambda: len(receiver.accepted()) >= written, what="all delivered")
             assert receiver.accepted_positions() == feed_positions(client)[-written:]
             assert all(delivery.verified for delivery in receiver.requests)
+            # Its attempts are counted where they are made: in its own metrics.
+            text = httpx.get(f"http://{metrics_address}/metrics").text
+            delivered = sample(
+                text, "shipments_delivery_attempts_total", scheme="http", outcome="delivered"
+            )
+            assert delivered >= written
             process.send_signal(signal.SIGTERM)
             _, errors = process.communicate(timeout=30)
         assert process.returncode == 0, errors

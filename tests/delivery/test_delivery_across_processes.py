@@ -7,6 +7,9 @@ delivers everything (the one in flight may come twice).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -118,3 +121,55 @@ def test_a_server_killed_mid_delivery_and_started_again_delivers_everything(
         first_seen = list(dict.fromkeys(delivered))
         assert first_seen == log  # in order, nothing missing
         assert len(delivered) - len(first_seen) <= 1  # at most the one in flight twice
+
+
+def delivering_child(log: str) -> int:
+    """The process id of the latest deliverer child ``shipments serve`` reported starting."""
+    started = re.findall(r"delivering from process (\d+)", log)
+    assert started, log
+    return int(started[-1])
+
+
+def process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie is gone too: it delivers nothing, only waits for its parent to reap it.
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    return False
+
+
+@pytest.mark.slow
+def test_serve_delivers_from_a_child_process_started_again_when_killed(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = delivery_env(lease_seconds=2)  # the killed child's subscription moves on quickly
+    with running_receiver() as receiver:
+        with running_server(database_url, tmp_path, extra_env=env, workers=2) as server:
+            first_child = delivering_child(server.log())
+            subscribe(server.base_url, receiver)
+            write_a_stream(server.base_url, 0, threading.Barrier(1))
+            log = log_positions(server.base_url)
+            eventually(lambda: receiver.accepted_positions() == log, 30, "delivered by the child")
+            # The workers answering /metrics deliver nothing themselves.
+            metrics = httpx.get(f"{server.base_url}/metrics").text
+            here = re.findall(r"^\w+_delivering_here\{.*\} (\S+)$", metrics, re.M)
+            assert here and all(float(value) == 0 for value in here), metrics
+
+            os.kill(first_child, signal.SIGKILL)
+            eventually(
+                lambda: delivering_child(server.log()) != first_child, 30, "a new child started"
+            )
+            write_a_stream(server.base_url, 1, threading.Barrier(1))
+            log = log_positions(server.base_url)
+            eventually(lambda: set(receiver.accepted_positions()) >= set(log), 60, "delivered")
+            second_child = delivering_child(server.log())
+        # With the server stopped, its deliverer is gone too, having let go of its lease.
+        eventually(lambda: process_is_gone(second_child), 30, "the child stopped with the server")
+
+    first_seen = list(dict.fromkeys(receiver.accepted_positions()))
+    assert first_seen == log  # in order, nothing missing across the child's death
+    assert all(delivery.verified for delivery in receiver.requests)
+    assert "Traceback" not in server.log(), server.log()

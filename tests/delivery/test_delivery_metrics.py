@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.delivery.conftest import subscribe, write_events
 from tests.delivery.receivers import eventually, running_receiver
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in a Prometheus exposition (0 when absent)."""
-    for line in text.splitlines():
-        match = re.fullmatch(r"([a-z_]+)(?:\{(.*)\})? (\S+)", line)
-        if match is None or match.group(1) != name:
-            continue
-        found = dict(re.findall(r'([a-z_]+)="([^"]*)"', match.group(2) or ""))
-        if all(found.get(key) == value for key, value in labels.items()):
-            return float(match.group(3))
-    return 0.0
+from tests.support.prometheus import sample
 
 
 def test_delivered_attempts_their_lag_and_the_subscription_show_in_the_metrics(
