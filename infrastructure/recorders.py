@@ -65,7 +65,7 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
     """SQLite recorder whose append transaction also runs the co-committed writes."""
 
     # How soon a subscriber sees an event appended by another process.
-    poll_interval_seconds = 0.05
+    poll_interval_seconds = 0.02
     # Shortest time between two reads of a subscriber (see ``PollingSubscription._pull``).
     min_pull_interval_seconds = 0.2
 

@@ -2,8 +2,8 @@
 
 Each verifies every delivery with the ``standardwebhooks`` library, as a
 receiver written from the specification would, and keeps what it accepted.
-What it answers is scripted: a status per request (then 200), or a hold that
-keeps the request waiting until released (a slow or dead receiver).
+What it answers is scripted: a status per request (then 200), a delay per request,
+or a hold that keeps the request waiting until released (a slow or dead receiver).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Receiver:
     secrets: list[str] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)  # statuses for the next requests
     hold: threading.Event | None = None  # while set is False, requests wait
+    delays: list[float] = field(default_factory=list)  # seconds before answering the next ones
     requests: list[Delivery] = field(default_factory=list)
     arrived: int = 0  # requests received, answered or not yet
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,6 +80,9 @@ def running_receiver(secrets: list[str] | None = None) -> Iterator[Receiver]:
             hold = receiver.hold
             if hold is not None:
                 hold.wait(timeout=60)
+            with receiver.lock:
+                delay = receiver.delays.pop(0) if receiver.delays else 0.0
+            time.sleep(delay)  # answered late: after the sender's time-out, say
             status = receiver._answer({k.lower(): v for k, v in self.headers.items()}, raw)
             self.send_response(status)
             self.send_header("content-length", "2")

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import Webhook
 
+from api.http.app import create_app
+from infrastructure.settings import Settings
 from tests.delivery.conftest import feed_positions, subscribe, write_events
 from tests.delivery.receivers import eventually, running_receiver
 
@@ -160,3 +162,40 @@ def test_after_rotation_deliveries_verify_with_the_old_secret_and_the_new(
             delivery.raw, delivery.headers
         )  # and with the old one
         assert len(delivery.headers["webhook-signature"].split(" ")) == 2
+
+
+def test_an_answer_that_comes_after_the_time_out_is_sent_again_and_nothing_overtakes_it(
+    database_url: str, new_shipment: dict[str, Any]
+) -> None:
+    """The receiver takes the first delivery (its handler runs) but answers after the sender
+    gave up: that event is sent again, and no later event reaches the receiver before it."""
+    settings = Settings(
+        database_url=database_url,
+        webhook_allow_private=True,
+        webhook_retry_schedule="0,0,0",
+        webhook_timeout=0.5,
+    )
+    with (
+        TestClient(create_app(settings), raise_server_exceptions=False) as client,
+        running_receiver() as receiver,
+    ):
+        receiver.delays = [1.5]  # the first request is answered 1 s after the time-out
+        subscription = subscribe(client, receiver)
+        written = write_events(client, new_shipment, shipments=2, patches=3)
+        expected = feed_positions(client)[-written:]
+        eventually(
+            lambda: set(receiver.accepted_positions()) >= set(expected), what="all delivered"
+        )
+        eventually(
+            lambda: client.get(f"/v1/subscriptions/{subscription['id']}").json()["lag"] == 0,
+            what="position committed",
+        )
+        attempts = client.get(f"/v1/subscriptions/{subscription['id']}/deliveries").json()
+
+    delivered = receiver.accepted_positions()
+    assert list(dict.fromkeys(delivered)) == expected  # first arrivals in feed order
+    assert delivered.count(expected[0]) == 2  # the late one, and its retry
+    assert len(delivered) == len(expected) + 1  # nothing else twice
+    assert all(delivery.verified for delivery in receiver.requests)
+    timed_out = [a for a in attempts["items"] if a["position"] == expected[0] and a["error"]]
+    assert [a["error"] for a in timed_out] == ["the receiver did not answer in time"]
