@@ -7,8 +7,9 @@ subscription as required" means is written down once and tested.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 Arrival = tuple[str, int, float, float]
 
@@ -71,3 +72,45 @@ def completeness(
         out_of_order += not in_order
         complete += in_order and got == expected
     return Completeness(len(paths), complete, missing, out_of_order, duplicates)
+
+
+@dataclass(frozen=True)
+class LagFigures:
+    """One lag phase judged: lag percentiles (ms) and what its summary line says."""
+
+    p50: float
+    p99: float
+    worst: float
+    nats_p99: float
+    webhooks_p99: float
+    complete: bool
+    summary: str
+
+
+def judge(taken: Mapping[str, Any], paths: Sequence[str], positions: Sequence[int]) -> LagFigures:
+    """What the receiver's ``take`` answer says about ``paths`` against the feed's positions."""
+    arrivals: list[Arrival] = [
+        (str(path), int(position), float(arrived), float(recorded))
+        for path, position, arrived, recorded in taken["arrivals"]
+    ]
+    lags = first_lags_ms(arrivals)
+    nats_lags = first_lags_ms(a for a in arrivals if a[0].endswith("/nats"))
+    webhook_lags = first_lags_ms(a for a in arrivals if not a[0].endswith("/nats"))
+    judged = completeness(arrivals, paths, positions)
+    summary = (
+        "every event reached every subscription in order"
+        if judged.complete
+        else f"INCOMPLETE: {judged.missing} missing, {judged.out_of_order} paths out of order"
+    ) + (
+        f"; {judged.duplicates} duplicates; "
+        f"signatures verified {taken['verified']}/{taken['sampled']} sampled"
+    )
+    return LagFigures(
+        percentile(lags, 0.5),
+        percentile(lags, 0.99),
+        max(lags, default=float("nan")),
+        percentile(nats_lags, 0.99),
+        percentile(webhook_lags, 0.99),
+        judged.complete,
+        summary,
+    )

@@ -1,13 +1,19 @@
 """Push delivery benchmark: lag from commit to the receiver, and what delivering costs writes.
 
     python -m bench.delivery_lag --stores sqlite postgres --rate 500 --subscriptions 10 \\
-        --seconds 10 --runs 3 [--nats | --no-nats]
+        --seconds 10 --runs 3 [--nats | --no-nats] \\
+        [--deliverer thread | process | serve --workers 1|2 [--servers 2]]
 
-The service is this process: a fresh store per phase, the log follower and the
-deliverer as a server runs them, writes through the application service from
-``--writers`` threads. The receivers are another process (``bench.delivery_receiver``:
-one aiohttp server, a path per subscription, and with ``--nats``, on by default
-when NATS answers, a JetStream consumer of one more subscription's subject).
+With ``--deliverer thread`` or ``process``, the service is this process: a fresh
+store per phase, the log follower and the deliverer as a server runs them (a
+thread, or a spawned process: ``bench.delivery_process``), writes through the
+application service from ``--writers`` threads. With ``--deliverer serve`` it is
+the deployment: real ``shipments serve`` processes, each delivering from its
+child, written to over HTTP (``bench.delivery_serve``). The receivers are
+another process (``bench.delivery_receiver``, driven through
+``bench.receiver_control``: one small HTTP server, a path per subscription, and
+with ``--nats``, on by default when NATS answers, a JetStream consumer of one
+more subscription's subject).
 
 Each run has three phases:
 
@@ -17,7 +23,9 @@ Each run has three phases:
   commit: commit → receiver plus the commit's few ms). Reported: p50, p99 and max
   over every delivery to every subscription; whether each subscription got every
   event of the feed, first arrivals in feed order (duplicates are allowed and
-  counted); how many sampled signatures verified; this process's CPU per write.
+  counted); how many sampled signatures verified; this process's CPU per write
+  (serve: the servers' process trees, the delivery children among them,
+  PostgreSQL's processes serving them, the receiver and the HTTP writers).
 - throughput without and with the subscriptions (order alternating by run):
   closed-loop writers as fast as they go for ``--throughput-seconds``, writes/s,
   and the ratio with / without.
@@ -28,28 +36,29 @@ Then the medians over runs. It prints figures and never passes or fails.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import SecretStr
 
 from api.subscription_deliverer import start_deliverer
 from api.wiring import Services, build_services
-from bench.delivery_arrivals import completeness, first_lags_ms, percentile
+from bench import delivery_serve
+from bench.delivery_arrivals import LagFigures, judge
 from bench.delivery_process import DelivererProcess, delivering_process
+from bench.receiver_control import (
+    DRAIN_SECONDS,
+    NATS_URL,
+    Receiver,
+    nats_reachable,
+    receiver_process,
+)
 from bench.servers import bench_master_key
 from bench.stores import fresh_store, postgres_problem
 from domain.details import ShipmentDetails
@@ -58,53 +67,6 @@ from infrastructure.change_feed import ChangeFeed
 from infrastructure.log_follower import LogFollower
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import WriteContext
-
-NATS_URL = "nats://127.0.0.1:4222"
-DRAIN_SECONDS = 60.0
-
-
-@dataclass
-class Receiver:
-    """The receiver process: where to send, and its control endpoints."""
-
-    base: str
-    subject_prefix: str | None
-
-    def call(self, method: str, what: str, prefix: str = "", body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        url = f"{self.base}/control/{what}?prefix={prefix}"
-        with urllib.request.urlopen(urllib.request.Request(url, data, method=method)) as answer:
-            raw = answer.read()
-        return json.loads(raw) if raw else None
-
-
-@contextmanager
-def receiver_process(nats: bool) -> Iterator[Receiver]:
-    """``bench.delivery_receiver`` started, until the block ends (its stdin closed)."""
-    command = [sys.executable, "-m", "bench.delivery_receiver"]
-    if nats:
-        command += ["--nats", NATS_URL]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        ready = process.stdout.readline().split()
-        if not ready or ready[0] != "READY":
-            raise RuntimeError("the receiver process did not start")
-        prefix = None if ready[2] == "-" else ready[2]
-        yield Receiver(f"http://127.0.0.1:{ready[1]}", prefix)
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def nats_reachable() -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 4222), timeout=1):
-        return True
-    return False
 
 
 @dataclass
@@ -213,70 +175,111 @@ def feed_positions(services: Services) -> list[int]:
 @dataclass(frozen=True)
 class LagRun:
     written: int
-    p50: float
-    p99: float
-    worst: float
-    nats_p99: float
-    complete: bool
-    summary: str
-    cpu_ms_per_write: float
+    figures: LagFigures
+    cpu_ms_per_write: float  # the service's (this process and a deliverer's), or the servers'
+    cpu_parts: dict[str, float] = field(default_factory=dict)  # more ms per write, by whose
+    notes: str = ""  # what must not happen (write errors, a restarted delivery child)
+    idle_percent: float | None = None  # the machine's, over the window (serve only)
 
 
-def lag_run(url: str, receiver: Receiver, tag: str, arguments: argparse.Namespace) -> LagRun:
+def lag_run(
+    url: str,
+    receiver: Receiver,
+    tag: str,
+    arguments: argparse.Namespace,
+    directory: Path,
+    seed: int,
+) -> LagRun:
     """Writes at the rate, then until every delivery arrived: lag, completeness, CPU."""
+    if arguments.deliverer == "serve":
+        served = delivery_serve.lag_run(
+            url,
+            receiver,
+            tag,
+            directory,
+            subscriptions=arguments.subscriptions,
+            seconds=arguments.seconds,
+            rate=arguments.rate,
+            writers=arguments.writers,
+            servers=arguments.servers,
+            workers=arguments.workers,
+            seed=seed,
+        )
+        cpu = served.cpu
+        return LagRun(
+            served.written,
+            served.figures,
+            cpu.servers,
+            cpu.parts(),
+            served.notes,
+            cpu.idle_percent,
+        )
     separate = arguments.deliverer == "process"
     with serving(
         url, receiver, tag, arguments.subscriptions, separate=separate, niceness=arguments.nice
     ) as service:
         cpu_started = service.cpu_seconds()
         written = write_for(service.services, arguments.seconds, arguments.rate, arguments.writers)
-        expected = written * len(service.paths)
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while receiver.call("GET", "count", f"/{tag}/") < expected:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        cpu = service.cpu_seconds() - cpu_started
+        receiver.wait_for(f"/{tag}/", written * len(service.paths), DRAIN_SECONDS)
+        cpu_seconds = service.cpu_seconds() - cpu_started
         positions = feed_positions(service.services)
         taken = receiver.call("POST", "take", f"/{tag}/")
-    arrivals = [tuple(arrival) for arrival in taken["arrivals"]]
-    lags = first_lags_ms(arrivals)
-    nats_lags = first_lags_ms(a for a in arrivals if a[0].endswith("/nats"))
-    judged = completeness(arrivals, service.paths, positions)
-    summary = (
-        "every event reached every subscription in order"
-        if judged.complete
-        else f"INCOMPLETE: {judged.missing} missing, {judged.out_of_order} paths out of order"
-    ) + (
-        f"; {judged.duplicates} duplicates; "
-        f"signatures verified {taken['verified']}/{taken['sampled']} sampled"
-    )
-    return LagRun(
-        written,
-        percentile(lags, 0.5),
-        percentile(lags, 0.99),
-        max(lags, default=float("nan")),
-        percentile(nats_lags, 0.99),
-        judged.complete,
-        summary,
-        cpu * 1000 / max(1, written),
-    )
+    figures = judge(taken, service.paths, positions)
+    return LagRun(written, figures, cpu_seconds * 1000 / max(1, written))
 
 
 def throughput(
-    url: str, receiver: Receiver, tag: str, arguments: argparse.Namespace, subscriptions: int
+    url: str,
+    receiver: Receiver,
+    tag: str,
+    arguments: argparse.Namespace,
+    subscriptions: int,
+    directory: Path,
+    seed: int,
 ) -> tuple[float, float]:
     """Writes and deliveries per second of closed-loop writers while ``subscriptions`` run."""
+    seconds = arguments.throughput_seconds
+    if arguments.deliverer == "serve":
+        writes, deliveries, errors = delivery_serve.throughput(
+            url,
+            receiver,
+            tag,
+            directory,
+            subscriptions=subscriptions,
+            seconds=seconds,
+            writers=arguments.writers,
+            servers=arguments.servers,
+            workers=arguments.workers,
+            seed=seed,
+        )
+        if errors:
+            print(f"{tag}: {errors} WRITE ERRORS in the closed-loop phase", flush=True)
+        return writes, deliveries
     separate = arguments.deliverer == "process" and subscriptions > 0
     with serving(
         url, receiver, tag, subscriptions, separate=separate, niceness=arguments.nice
     ) as service:
-        seconds = arguments.throughput_seconds
         started = receiver.call("GET", "count", f"/{tag}/")
         written = write_for(service.services, seconds, None, arguments.writers)
         delivered = receiver.call("GET", "count", f"/{tag}/") - started
     receiver.call("POST", "take", f"/{tag}/")  # what was delivered is not judged here
     return written / seconds, delivered / seconds
+
+
+def cpu_text(
+    label: str, per_write: float, parts: dict[str, float], idle_percent: float | None = None
+) -> str:
+    """``service CPU 4.20 ms per write``, with the serve mode's other processes after it."""
+    text = f"{label} CPU {per_write:.2f} ms per write"
+    others = dict(parts)
+    if (delivery := others.pop("delivery child", None)) is not None:
+        text += f" (delivery child {delivery:.2f} of it)"
+    if others:
+        text += "; " + ", ".join(f"{whose} {ms:.2f}" for whose, ms in others.items())
+        text += " ms per write"
+    if idle_percent is not None:
+        text += f"; machine idle {idle_percent:.0f}%"
+    return text
 
 
 def run_store(
@@ -286,18 +289,23 @@ def run_store(
     subscribed = f"{arguments.subscriptions} webhook" + (
         " + 1 JetStream" if receiver.subject_prefix else ""
     )
+    label = "servers'" if arguments.deliverer == "serve" else "service"
     lags: list[LagRun] = []
     ratios: list[float] = []
     for run in range(1, arguments.runs + 1):
+        seed = arguments.seed + 1000 * run
         with fresh_store(kind, directory, "delivery") as url:
-            lag = lag_run(url, receiver, f"r{run}-lag", arguments)
+            lag = lag_run(url, receiver, f"r{run}-lag", arguments, directory, seed)
         lags.append(lag)
+        figures = lag.figures
         print(
             f"[{kind}] run {run}: {lag.written} writes in {arguments.seconds:g}s "
             f"({lag.written / arguments.seconds:.0f}/s), {subscribed} subscriptions: "
-            f"lag p50 {lag.p50:.1f} ms, p99 {lag.p99:.1f} ms, max {lag.worst:.1f} ms "
-            f"(JetStream p99 {lag.nats_p99:.1f} ms); "
-            f"service CPU {lag.cpu_ms_per_write:.2f} ms per write; {lag.summary}",
+            f"lag p50 {figures.p50:.1f} ms, p99 {figures.p99:.1f} ms, max {figures.worst:.1f} ms "
+            f"(JetStream p99 {figures.nats_p99:.1f} ms, "
+            f"webhooks p99 {figures.webhooks_p99:.1f} ms); "
+            f"{cpu_text(label, lag.cpu_ms_per_write, lag.cpu_parts, lag.idle_percent)}; "
+            f"{figures.summary}" + (f"; {lag.notes}" if lag.notes else ""),
             flush=True,
         )
         if arguments.throughput_seconds <= 0:
@@ -307,7 +315,9 @@ def run_store(
         for subscriptions in order:
             with fresh_store(kind, directory, "delivery") as url:
                 tag = f"r{run}-tp{subscriptions}"
-                rates[subscriptions] = throughput(url, receiver, tag, arguments, subscriptions)
+                rates[subscriptions] = throughput(
+                    url, receiver, tag, arguments, subscriptions, directory, seed
+                )
         without, (with_subscriptions, deliveries) = rates[0][0], rates[arguments.subscriptions]
         ratios.append(with_subscriptions / without)
         print(
@@ -316,13 +326,21 @@ def run_store(
             f"ratio {ratios[-1]:.2f}",
             flush=True,
         )
-    complete = sum(lag.complete for lag in lags)
+    complete = sum(lag.figures.complete for lag in lags)
+    parts = {
+        whose: statistics.median(lag.cpu_parts[whose] for lag in lags)
+        for whose in lags[0].cpu_parts
+    }
+    cpu = statistics.median(lag.cpu_ms_per_write for lag in lags)
+    idle = [lag.idle_percent for lag in lags if lag.idle_percent is not None]
     print(
         f"[{kind}] median of {arguments.runs} runs: "
-        f"p50 {statistics.median(lag.p50 for lag in lags):.1f} ms, "
-        f"p99 {statistics.median(lag.p99 for lag in lags):.1f} ms, "
-        f"max {statistics.median(lag.worst for lag in lags):.1f} ms; "
-        f"CPU {statistics.median(lag.cpu_ms_per_write for lag in lags):.2f} ms per write; "
+        f"p50 {statistics.median(lag.figures.p50 for lag in lags):.1f} ms, "
+        f"p99 {statistics.median(lag.figures.p99 for lag in lags):.1f} ms, "
+        f"max {statistics.median(lag.figures.worst for lag in lags):.1f} ms "
+        f"(JetStream p99 {statistics.median(lag.figures.nats_p99 for lag in lags):.1f} ms, "
+        f"webhooks p99 {statistics.median(lag.figures.webhooks_p99 for lag in lags):.1f} ms); "
+        f"{cpu_text(label, cpu, parts, statistics.median(idle) if idle else None)}; "
         f"complete in {complete}/{len(lags)} runs"
         + (f"; throughput ratio {statistics.median(ratios):.2f}" if ratios else ""),
         flush=True,
@@ -344,17 +362,30 @@ def main() -> None:
     )
     parser.add_argument(
         "--deliverer",
-        choices=["thread", "process"],
+        choices=["thread", "process", "serve"],
         default="thread",
-        help="deliver from the writing process's deliverer thread, as a server does today, "
-        "or from a process of its own (bench.delivery_process)",
+        help="deliver from the writing process's deliverer thread, from a process of its own "
+        "(bench.delivery_process), or run real `shipments serve` processes, each delivering "
+        "from its child, and write to them over HTTP (bench.delivery_serve)",
     )
     parser.add_argument(
         "--nice",
         type=int,
         default=0,
         help="with --deliverer process: its CPU priority lowered by this much "
-        "(as shipments deliver --nice)",
+        "(as shipments deliver --nice; serve's child always runs at 10)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="with --deliverer serve: uvicorn workers per server"
+    )
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="with --deliverer serve: `shipments serve` processes on the one store",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="with --deliverer serve: the writers' base seed"
     )
     parser.add_argument(
         "--nats",
@@ -364,6 +395,14 @@ def main() -> None:
     )
     arguments = parser.parse_args()
     nats = nats_reachable() if arguments.nats is None else arguments.nats
+    if arguments.deliverer == "serve":
+        print(
+            f"deliverer: {arguments.servers} x shipments serve --workers {arguments.workers}, "
+            "each delivering from its child (shipments deliver --nice 10); "
+            f"{arguments.writers} HTTP writer threads, 1 create per 4 patches "
+            f"(If-Match: *) on the latest {delivery_serve.HOT_SET} shipments",
+            flush=True,
+        )
     with tempfile.TemporaryDirectory() as directory, receiver_process(nats) as receiver:
         for kind in arguments.stores:
             if kind == "postgres" and (problem := postgres_problem()) is not None:

@@ -1,0 +1,344 @@
+"""``bench.delivery_lag --deliverer serve``: push delivery from real ``shipments serve`` processes.
+
+The deployment as users run it: ``--servers`` ``shipments serve --workers N`` on
+one fresh store (``bench.servers``, as the HTTP benchmarks start them; no
+projection runner, as the in-process modes), each delivering from its own child
+(``shipments deliver --nice 10``; the leases split the subscriptions between
+two servers' children). The subscriptions are made over HTTP (``POST
+/v1/subscriptions`` from position 0), and so are the writes: ``--writers``
+threads, each with its own keep-alive ``httpx`` client, its own seed and its
+server (thread i writes to server i mod ``--servers``), one create
+(``bench.seeding``'s body) per four merge patches with ``If-Match: *`` on the
+hot set (the latest ``HOT_SET`` shipments created), each patch a real change.
+
+Before the window, the hot set is created and its deliveries awaited and set
+aside: every subscription is then leased and delivering. The window's CPU is
+read from ``/proc`` (``bench.cpu_cost``): the servers' process trees (server,
+workers, delivery children), the delivery children alone, PostgreSQL's
+processes serving them, the receiver process, and this process (the writers).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.cpu_cost import CpuSnapshot, cost_between, take_snapshot
+from bench.delivery_arrivals import LagFigures, judge
+from bench.proc_stat import CLOCK_TICKS_PER_S, PROC, ProcessTimes, descendants, read_processes
+from bench.receiver_control import DRAIN_SECONDS, NATS_URL, Receiver
+from bench.seeding import NEW_SHIPMENT, seed_shipments
+from bench.servers import RunningServer, running_deployment
+
+CREATE_SHARE = 0.2  # one create per four patches
+HOT_SET = 100  # patches go to the latest this many shipments created
+SERVER_ENV = {
+    "SHIPMENTS_WEBHOOK_ALLOW_PRIVATE": "true",  # the receivers are on loopback
+    "SHIPMENTS_PROJECTION_RUNNER": "false",  # as the in-process modes: delivery, not views
+}
+PATCH_HEADERS = {"Content-Type": "application/merge-patch+json", "If-Match": "*"}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The running servers, the subscriptions' receiver paths, the hot set, the feed's head."""
+
+    servers: list[RunningServer]
+    paths: list[str]
+    hot: list[str]
+    head: int  # the feed's last position before the measured window
+
+    @property
+    def bases(self) -> list[str]:
+        return [server.base_url for server in self.servers]
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.process.pid for server in self.servers]
+
+
+def feed_positions(base: str, after: int = 0) -> list[int]:
+    """Every position of the feed after ``after``, in order (``GET /v1/events``)."""
+    positions: list[int] = []
+    with httpx.Client(base_url=base, timeout=30.0) as client:
+        while True:
+            answer = client.get("/v1/events", params={"after": after, "limit": 500})
+            answer.raise_for_status()
+            items = answer.json()["items"]
+            if not items:
+                return positions
+            positions += [int(item["position"]) for item in items]
+            after = positions[-1]
+
+
+@contextmanager
+def deployment(
+    url: str,
+    receiver: Receiver,
+    tag: str,
+    subscriptions: int,
+    log_dir: Path,
+    *,
+    servers: int,
+    workers: int,
+) -> Iterator[Deployment]:
+    """The servers on store ``url`` with ``subscriptions`` webhooks (+ JetStream), warmed up."""
+    with running_deployment(
+        "service", url, log_dir, servers=servers, workers=workers, extra_env=SERVER_ENV
+    ) as running:
+        base = running[0].base_url
+        targets = {
+            f"/{tag}/hook/{n}": f"{receiver.base}/{tag}/hook/{n}" for n in range(subscriptions)
+        }
+        if subscriptions and receiver.subject_prefix is not None:
+            targets[f"/{tag}/nats"] = f"{NATS_URL}/{receiver.subject_prefix}.{tag}"
+        secrets = {}
+        with httpx.Client(base_url=base, timeout=30.0) as client:
+            for path, target in targets.items():
+                made = client.post("/v1/subscriptions", json={"url": target, "after": 0})
+                if made.status_code != 201:
+                    raise RuntimeError(f"POST /v1/subscriptions: {made.status_code} {made.text}")
+                secrets[path] = [made.json()["secret"]]
+        receiver.call("POST", "secrets", body=secrets)
+        hot = seed_shipments(base, HOT_SET, concurrency=8)
+        # Every subscription leased and delivering: the hot set's creates reached each.
+        if not receiver.wait_for(f"/{tag}/", HOT_SET * len(targets), DRAIN_SECONDS):
+            raise RuntimeError("the warm-up's deliveries did not all arrive")
+        receiver.call("POST", "take", f"/{tag}/")
+        positions = feed_positions(base)
+        yield Deployment(running, list(targets), hot, positions[-1] if positions else 0)
+
+
+@dataclass
+class Writes:
+    """What the writer threads did: accepted writes, and the refused or failed ones."""
+
+    accepted: int = 0
+    errors: int = 0
+    first_error: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def failed(self, what: str) -> None:
+        with self.lock:
+            self.errors += 1
+            self.first_error = self.first_error or what
+
+
+def write_over_http(
+    deployment: Deployment,
+    seconds: float,
+    rate: float | None,
+    writers: int,
+    seed: int,
+) -> Writes:
+    """Creates and patches for ``seconds`` at ``rate`` per second in all (None: flat out)."""
+    stop = threading.Event()
+    writes = Writes()
+    counts = [0] * writers
+    hot = list(deployment.hot)  # shared: creates append, patches pick among the latest
+
+    def write(index: int) -> None:
+        chance = random.Random(seed + index)
+        interval = 0.0 if rate is None else writers / rate
+        next_at = time.perf_counter() + index * interval / writers
+        base = deployment.bases[index % len(deployment.bases)]
+        sent = 0
+        with httpx.Client(base_url=base, timeout=30.0) as client:
+            while not stop.is_set():
+                sent += 1
+                try:
+                    if chance.random() < CREATE_SHARE:
+                        answer = client.post("/v1/shipments", json=NEW_SHIPMENT)
+                        if answer.status_code == 201:
+                            hot.append(answer.json()["id"])
+                    else:
+                        body = {
+                            "weightLbs": sent % 100_000 + 1,  # never the value it had
+                            "customerRemarks": f"bench w{index} n{sent}",
+                        }
+                        target = chance.choice(hot[-HOT_SET:])
+                        answer = client.patch(
+                            f"/v1/shipments/{target}", json=body, headers=PATCH_HEADERS
+                        )
+                    if answer.is_success:
+                        counts[index] += 1
+                    else:
+                        writes.failed(f"{answer.status_code} {answer.text[:200]}")
+                except httpx.HTTPError as error:
+                    writes.failed(repr(error))
+                if rate is not None:
+                    next_at += interval
+                    time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    threads = [
+        threading.Thread(target=write, args=(n,), name="bench-http-writer") for n in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    writes.accepted = sum(counts)
+    return writes
+
+
+def delivery_children(
+    processes: Mapping[int, ProcessTimes], server_pids: Sequence[int], proc: Path = PROC
+) -> set[int]:
+    """The ``shipments deliver`` processes in the servers' trees (one child per server)."""
+    found = set()
+    for pid in descendants(processes, server_pids):
+        try:
+            arguments = (proc / str(pid) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"api.cli" in arguments and b"deliver" in arguments:
+            found.add(pid)
+    return found
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The CPU counters at one instant, for the difference over a window."""
+
+    snapshot: CpuSnapshot  # the servers' trees and PostgreSQL's processes
+    delivery_ticks: Mapping[int, int]  # each delivery child: its own ticks
+    receiver_ticks: int
+    writers_cpu_s: float  # this process: the HTTP writers
+
+
+def mark(server_pids: Sequence[int], receiver_pid: int, proc: Path = PROC) -> Mark:
+    processes = read_processes(proc)
+    children = delivery_children(processes, server_pids, proc)
+    receiver = processes.get(receiver_pid)
+    return Mark(
+        take_snapshot(server_pids, proc),
+        {pid: processes[pid].ticks for pid in children},
+        0 if receiver is None else receiver.ticks,
+        time.process_time(),
+    )
+
+
+@dataclass(frozen=True)
+class ServeCpu:
+    """A window's CPU in ms per accepted write, by whose."""
+
+    servers: float  # every process of the servers' trees, the delivery children included
+    delivery: float  # the delivery children alone
+    postgres: float | None  # PostgreSQL's processes serving the servers (None: not on it)
+    receiver: float
+    writers: float  # the benchmark's writer threads (HTTP clients)
+    children_changed: bool  # a delivery child was not the same at both ends: it restarted
+    idle_percent: float  # of the machine's cores over the window
+
+    def parts(self) -> dict[str, float]:
+        """The figures beside the servers' own, as the benchmark prints them."""
+        parts = {"delivery child": self.delivery}
+        if self.postgres is not None:
+            parts["PostgreSQL"] = self.postgres
+        return parts | {"receiver": self.receiver, "HTTP writers": self.writers}
+
+
+def cpu_per_write(
+    start: Mark,
+    end: Mark,
+    writes: int,
+    *,
+    postgres: bool,
+    ticks_per_s: int = CLOCK_TICKS_PER_S,
+) -> ServeCpu:
+    """The difference of two marks over ``writes``; a child seen at one end only counts as
+    changed (its ticks since it started count; those of one that exited are in its server's)."""
+    cost = cost_between(start.snapshot, end.snapshot, writes, ticks_per_s)
+    delivery_ticks = sum(
+        max(0, ticks - start.delivery_ticks.get(pid, 0))
+        for pid, ticks in end.delivery_ticks.items()
+    )
+    per_write = 1000.0 / max(1, writes)
+    return ServeCpu(
+        servers=cost.server_cpu_s * per_write,
+        delivery=delivery_ticks / ticks_per_s * per_write,
+        postgres=cost.postgres_cpu_s * per_write if postgres else None,
+        receiver=max(0, end.receiver_ticks - start.receiver_ticks) / ticks_per_s * per_write,
+        writers=max(0.0, end.writers_cpu_s - start.writers_cpu_s) * per_write,
+        children_changed=set(start.delivery_ticks) != set(end.delivery_ticks),
+        idle_percent=cost.idle_percent,
+    )
+
+
+@dataclass(frozen=True)
+class ServeLag:
+    written: int
+    figures: LagFigures
+    cpu: ServeCpu
+    notes: str  # write errors, a restarted delivery child: what must not happen
+
+
+def lag_run(
+    url: str,
+    receiver: Receiver,
+    tag: str,
+    log_dir: Path,
+    *,
+    subscriptions: int,
+    seconds: float,
+    rate: float,
+    writers: int,
+    servers: int,
+    workers: int,
+    seed: int,
+) -> ServeLag:
+    """Writes at the rate, then until every delivery arrived: lag, completeness, CPU."""
+    postgres = url.startswith("postgresql")
+    with deployment(
+        url, receiver, tag, subscriptions, log_dir, servers=servers, workers=workers
+    ) as deployed:
+        started = mark(deployed.pids, receiver.pid)
+        writes = write_over_http(deployed, seconds, rate, writers, seed)
+        receiver.wait_for(f"/{tag}/", writes.accepted * len(deployed.paths), DRAIN_SECONDS)
+        ended = mark(deployed.pids, receiver.pid)
+        positions = feed_positions(deployed.bases[0], deployed.head)
+        taken = receiver.call("POST", "take", f"/{tag}/")
+    cpu = cpu_per_write(started, ended, writes.accepted, postgres=postgres)
+    notes = []
+    if writes.errors:
+        notes.append(f"WRITE ERRORS: {writes.errors} (first: {writes.first_error})")
+    if len(positions) != writes.accepted:
+        notes.append(f"FEED HAS {len(positions)} EVENTS FOR {writes.accepted} ACCEPTED WRITES")
+    if cpu.children_changed or len(started.delivery_ticks) != servers:
+        notes.append(
+            f"DELIVERY CHILDREN {sorted(started.delivery_ticks)} -> {sorted(ended.delivery_ticks)}"
+        )
+    return ServeLag(writes.accepted, judge(taken, deployed.paths, positions), cpu, "; ".join(notes))
+
+
+def throughput(
+    url: str,
+    receiver: Receiver,
+    tag: str,
+    log_dir: Path,
+    *,
+    subscriptions: int,
+    seconds: float,
+    writers: int,
+    servers: int,
+    workers: int,
+    seed: int,
+) -> tuple[float, float, int]:
+    """Writes/s and deliveries/s of flat-out writers while ``subscriptions`` run; errors."""
+    with deployment(
+        url, receiver, tag, subscriptions, log_dir, servers=servers, workers=workers
+    ) as deployed:
+        started = receiver.call("GET", "count", f"/{tag}/")
+        writes = write_over_http(deployed, seconds, None, writers, seed)
+        delivered = receiver.call("GET", "count", f"/{tag}/") - started
+    receiver.call("POST", "take", f"/{tag}/")  # what was delivered is not judged here
+    return writes.accepted / seconds, delivered / seconds, writes.errors
