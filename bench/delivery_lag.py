@@ -38,9 +38,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +51,7 @@ from api.wiring import Services, build_services
 from bench import delivery_serve
 from bench.delivery_arrivals import LagFigures, judge
 from bench.delivery_process import DelivererProcess, delivering_process
+from bench.paced_writers import run_paced
 from bench.receiver_control import (
     DRAIN_SECONDS,
     NATS_URL,
@@ -135,30 +135,14 @@ def serving(
 
 def write_for(services: Services, seconds: float, rate: float | None, writers: int) -> int:
     """Create shipments for ``seconds`` at ``rate`` per second in all (None: as fast as they go)."""
-    stop = threading.Event()
-    counts = [0] * writers
+    details = ShipmentDetails(shipment_type=ShipmentType.PPM)
 
-    def write(index: int) -> None:
-        interval = 0.0 if rate is None else writers / rate
-        next_at = time.perf_counter() + index * interval / writers
-        details = ShipmentDetails(shipment_type=ShipmentType.PPM)
-        while not stop.is_set():
+    def creates(index: int) -> Generator[bool, None, None]:
+        while True:
             services.shipments.create(details, WriteContext("bench", None))
-            counts[index] += 1
-            if rate is not None:
-                next_at += interval
-                time.sleep(max(0.0, next_at - time.perf_counter()))
+            yield True
 
-    threads = [
-        threading.Thread(target=write, args=(n,), name="bench-writer") for n in range(writers)
-    ]
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    return sum(counts)
+    return run_paced(writers, seconds, rate, creates)
 
 
 def feed_positions(services: Services) -> list[int]:

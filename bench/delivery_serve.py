@@ -24,7 +24,7 @@ import http.client
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ import orjson
 
 from bench.cpu_cost import CpuSnapshot, cost_between, take_snapshot
 from bench.delivery_arrivals import LagFigures, judge
+from bench.paced_writers import run_paced
 from bench.proc_stat import CLOCK_TICKS_PER_S, PROC, ProcessTimes, descendants, read_processes
 from bench.receiver_control import DRAIN_SECONDS, NATS_URL, Receiver
 from bench.seeding import NEW_SHIPMENT, seed_shipments
@@ -171,20 +172,15 @@ def write_over_http(
     seed: int,
 ) -> Writes:
     """Creates and patches for ``seconds`` at ``rate`` per second in all (None: flat out)."""
-    stop = threading.Event()
     writes = Writes()
-    counts = [0] * writers
     hot = list(deployment.hot)  # shared: creates append, patches pick among the latest
 
-    def write(index: int) -> None:
+    def writes_of(index: int) -> Generator[bool, None, None]:
         chance = random.Random(seed + index)
-        interval = 0.0 if rate is None else writers / rate
-        next_at = time.perf_counter() + index * interval / writers
-        base = deployment.bases[index % len(deployment.bases)]
+        client = KeptAlive(deployment.bases[index % len(deployment.bases)])
         sent = 0
-        client = KeptAlive(base)
         try:
-            while not stop.is_set():
+            while True:
                 sent += 1
                 try:
                     if chance.random() < CREATE_SHARE:
@@ -200,29 +196,18 @@ def write_over_http(
                         status, answer = client.send(
                             "PATCH", f"/v1/shipments/{target}", orjson.dumps(body), PATCH_HEADERS
                         )
-                    if 200 <= status < 300:
-                        counts[index] += 1
-                    else:
-                        writes.failed(f"{status} {answer[:200].decode(errors='replace')}")
                 except (OSError, http.client.HTTPException) as error:
                     writes.failed(repr(error))
                     client.reconnect()
-                if rate is not None:
-                    next_at += interval
-                    time.sleep(max(0.0, next_at - time.perf_counter()))
+                    yield False
+                    continue
+                if not 200 <= status < 300:
+                    writes.failed(f"{status} {answer[:200].decode(errors='replace')}")
+                yield 200 <= status < 300
         finally:
             client.close()
 
-    threads = [
-        threading.Thread(target=write, args=(n,), name="bench-http-writer") for n in range(writers)
-    ]
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    writes.accepted = sum(counts)
+    writes.accepted = run_paced(writers, seconds, rate, writes_of)
     return writes
 
 
