@@ -1,11 +1,12 @@
 """The global change feed: every shipment event in commit order, from the notification log.
 
-Positions are the library's notification ids. Both recorders hand them out in
-commit order (SQLite has one writer at a time; the PostgreSQL recorder locks
-the events table while it inserts, so no transaction can commit a lower id
-after a reader has seen a higher one). A reader that pages with ``after``
-therefore never skips an event committed later, and never sees one twice. Ids
-of rolled-back appends (a lost race) are never used, so positions may jump.
+Positions are the library's notification ids. On SQLite they commit in order
+(one writer at a time); on PostgreSQL appends overlap and may commit out of
+position order, and the recorder's read of the log stops short of any position
+still in flight (``infrastructure.log_horizon``). A reader that pages with
+``after`` therefore never skips an event committed later, and never sees one
+twice. Ids of rolled-back appends (a lost race) are never used, so positions
+may jump.
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ the projection runner, a rebuild's catch-up):
   delivers the run before the hole and is asked again later: never a skip.
 * Once a position is known final, so is every lower one, for good: a process
   remembers the highest (``SettledPositions``), so a page of old history with
-  rolled-back holes in it is read without looking at ``pg_locks``.
+  rolled-back holes in it is read without looking at ``pg_locks``. Only a page
+  read *after* it was known: a hole in rows read before then may be an append
+  that committed in between (another thread waited it out), and the reader
+  must look again rather than pass it.
 
 This is the "wait out the in-progress transactions before passing a gap"
 horizon; it costs nothing while positions arrive in order, and one look at

@@ -294,11 +294,16 @@ class PostgresShipmentRecorder(PostgresApplicationRecorder):
         self, cursor: Cursor[DictRow], after: int, upto: int, limit: int, page: PageReader
     ) -> list[Notification]:
         """A page of the log after ``after``, cut below any position still in flight."""
+        # Read before the rows: a position another thread finds final only after this
+        # read may have committed after it, so only holes below a position known final
+        # beforehand are rolled back. (Taken after, this let a reader pass a committed
+        # event for good when the projection runner settled it in between.)
+        final_before_read = self._settled.below
         rows = page(cursor, after, upto, limit)
         settled = settled_run(after, rows)
         if settled < len(rows):
             top = rows[-1].id
-            if top <= self._settled.below:
+            if top <= final_before_read:
                 settled = len(rows)  # holes below a final position are rolled back
             elif self._in_flight.wait_out(cursor, self.gap_wait_seconds):
                 # Every append that could fill a hole has ended: all up to the

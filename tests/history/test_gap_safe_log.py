@@ -181,6 +181,37 @@ def test_a_rolled_back_position_is_passed(
     assert feed_positions(client, start) == [late_position]
 
 
+def test_a_position_that_commits_while_a_read_is_judged_is_not_taken_as_rolled_back(
+    services: Services, recorder: PostgresShipmentRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another thread learns the hole is final only after this read left it out.
+
+    The read sees a hole (an append in flight); before it decides, the append
+    commits and another reader of the process waits it out and records every
+    position up to the head as final. Holes below a final position are rolled
+    back only if that was known before the rows were read: this read's rows
+    predate the commit, so it must look again, not pass the position for good.
+    """
+    start = head(recorder)
+    read_page = recorder._page
+    with held_append(services, recorder) as held:
+        create(services, "late")
+        late_position = head(recorder)
+
+        def page_then_another_thread_settles(*args: Any) -> Any:
+            rows = read_page(*args)
+            monkeypatch.undo()  # once: the read after the wait is the real one
+            held.commit()
+            assert recorder.settled_head() == late_position  # what another reader learns
+            return rows
+
+        monkeypatch.setattr(recorder, "_page", page_then_another_thread_settles)
+        delivered = positions(recorder, start)
+
+    assert len(delivered) == 2, "a position that committed was passed for good"
+    assert delivered[-1] == late_position
+
+
 def test_the_sse_stream_waits_at_a_position_in_flight_then_sends_both_in_order(
     client: TestClient,
     services: Services,
