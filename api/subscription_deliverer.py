@@ -40,8 +40,12 @@ def start_deliverer(
     settings: Settings,
     follower: LogFollower | None,
     metrics: DeliveryMetrics | None = None,
+    schemes: frozenset[str] | None = None,
 ) -> Deliverer | None:
-    """This process's deliverer, started (None when switched off), its figures in ``metrics``."""
+    """This process's deliverer, started (None when switched off), its figures in ``metrics``.
+
+    ``schemes``: deliver only subscriptions with these URL schemes (None: all).
+    """
     deliverer = None
     if settings.deliverer:
         deliverer = Deliverer(
@@ -50,6 +54,7 @@ def start_deliverer(
             lambda: senders_for(settings),
             delivery_rules(settings),
             observe=metrics.observe_attempt if metrics is not None else ignore_attempt,
+            schemes=schemes,
         ).start()
     if metrics is not None:
         metrics.report_subscriptions(lambda: subscriptions_report(services, deliverer))

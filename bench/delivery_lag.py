@@ -50,7 +50,12 @@ from api.subscription_deliverer import start_deliverer
 from api.wiring import Services, build_services
 from bench import delivery_serve
 from bench.delivery_arrivals import LagFigures, judge
-from bench.delivery_process import DelivererProcess, delivering_process
+from bench.delivery_process import (
+    DelivererProcess,
+    DelivererProcesses,
+    delivering_process,
+    delivering_processes,
+)
 from bench.paced_writers import run_paced
 from bench.receiver_control import (
     DRAIN_SECONDS,
@@ -75,7 +80,7 @@ class Service:
 
     services: Services
     paths: list[str]
-    child: DelivererProcess | None
+    child: DelivererProcess | DelivererProcesses | None
 
     def cpu_seconds(self) -> float:
         """CPU so far of this process and of the deliverer process (when there is one)."""
@@ -91,6 +96,7 @@ def serving(
     *,
     separate: bool,
     niceness: int = 0,
+    split_schemes: bool = False,
 ) -> Iterator[Service]:
     """The service on a fresh store with ``subscriptions`` webhooks (+ JetStream), delivering
     from this process or (``separate``) from a deliverer process of its own (``niceness``)."""
@@ -113,6 +119,14 @@ def serving(
             nats_url = f"{NATS_URL}/{receiver.subject_prefix}.{tag}"
             secrets[paths[-1]] = [services.subscriptions.add(nats_url).secret]
         receiver.call("POST", "secrets", body=secrets)
+        if separate and split_schemes:
+            by_scheme = {frozenset({"http", "https"}): subscriptions}
+            if len(paths) > subscriptions:
+                by_scheme[frozenset({"nats"})] = len(paths) - subscriptions
+            with delivering_processes(settings, by_scheme, niceness) as children:
+                time.sleep(0.3)  # the first rounds: leases taken, rows read
+                yield Service(services, paths, children)
+            return
         if separate:
             with delivering_process(settings, len(paths), niceness) as child:
                 time.sleep(0.3)  # the first rounds: leases taken, rows read
@@ -200,7 +214,13 @@ def lag_run(
         )
     separate = arguments.deliverer == "process"
     with serving(
-        url, receiver, tag, arguments.subscriptions, separate=separate, niceness=arguments.nice
+        url,
+        receiver,
+        tag,
+        arguments.subscriptions,
+        separate=separate,
+        niceness=arguments.nice,
+        split_schemes=arguments.split_schemes,
     ) as service:
         cpu_started = service.cpu_seconds()
         written = write_for(service.services, arguments.seconds, arguments.rate, arguments.writers)
@@ -241,7 +261,13 @@ def throughput(
         return writes, deliveries
     separate = arguments.deliverer == "process" and subscriptions > 0
     with serving(
-        url, receiver, tag, subscriptions, separate=separate, niceness=arguments.nice
+        url,
+        receiver,
+        tag,
+        subscriptions,
+        separate=separate,
+        niceness=arguments.nice,
+        split_schemes=arguments.split_schemes,
     ) as service:
         started = receiver.call("GET", "count", f"/{tag}/")
         written = write_for(service.services, seconds, None, arguments.writers)
@@ -358,6 +384,12 @@ def main() -> None:
         default=0,
         help="with --deliverer process: its CPU priority lowered by this much "
         "(as shipments deliver --nice; serve's child always runs at 10)",
+    )
+    parser.add_argument(
+        "--split-schemes",
+        action="store_true",
+        help="with --deliverer process: one deliverer process for the webhooks and one for "
+        "JetStream (as two `shipments deliver --schemes`)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="with --deliverer serve: uvicorn workers per server"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -24,11 +24,17 @@ from infrastructure.log_follower import LogFollower
 from infrastructure.settings import Settings
 
 
-def _deliver(settings: Settings, subscriptions: int, niceness: int, pipe: Connection) -> None:
+def _deliver(
+    settings: Settings,
+    subscriptions: int,
+    niceness: int,
+    pipe: Connection,
+    schemes: frozenset[str] | None = None,
+) -> None:
     lower_priority(niceness)
     services = build_services(settings)
     follower = LogFollower(services.store).start()
-    deliverer = start_deliverer(services, settings, follower)
+    deliverer = start_deliverer(services, settings, follower, schemes=schemes)
     try:
         deadline = time.monotonic() + 10
         while deliverer is not None and len(deliverer.delivering) < subscriptions:
@@ -59,17 +65,46 @@ class DelivererProcess:
         return float(answer)
 
 
+class DelivererProcesses:
+    """Several deliverer processes' CPU seconds, summed."""
+
+    def __init__(self, processes: list[DelivererProcess]) -> None:
+        self._processes = processes
+
+    def cpu_seconds(self) -> float:
+        return sum(process.cpu_seconds() for process in self._processes)
+
+
+@contextmanager
+def delivering_processes(
+    settings: Settings, by_scheme: dict[frozenset[str], int], niceness: int = 0
+) -> Iterator[DelivererProcesses]:
+    """A deliverer process per group of schemes (``shipments deliver --schemes``)."""
+    with ExitStack() as stack:
+        children = [
+            stack.enter_context(delivering_process(settings, count, niceness, schemes))
+            for schemes, count in by_scheme.items()
+        ]
+        yield DelivererProcesses(children)
+
+
 @contextmanager
 def delivering_process(
-    settings: Settings, subscriptions: int, niceness: int = 0
+    settings: Settings,
+    subscriptions: int,
+    niceness: int = 0,
+    schemes: frozenset[str] | None = None,
 ) -> Iterator[DelivererProcess]:
     """A deliverer for ``settings``' store in a spawned process, until the block ends.
 
     ``niceness``: as ``shipments deliver --nice``, its CPU priority lowered.
+    ``schemes``: as ``shipments deliver --schemes``.
     """
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    process = context.Process(target=_deliver, args=(settings, subscriptions, niceness, theirs))
+    process = context.Process(
+        target=_deliver, args=(settings, subscriptions, niceness, theirs, schemes)
+    )
     process.start()
     try:
         if not ours.poll(60) or ours.recv() != "ready":

@@ -45,6 +45,16 @@ def register(commands: Any) -> None:
         "(default: %(default)s)",
     )
     parser.add_argument(
+        "--schemes",
+        type=_schemes,
+        default=None,
+        metavar="LIST",
+        help="deliver only subscriptions whose URL has one of these schemes, comma-separated "
+        "(http, https, nats), and leave the rest to other processes: e.g. JetStream from a "
+        "process of its own, whose publishes then do not wait behind the webhooks' turns of "
+        "one event loop (default: all)",
+    )
+    parser.add_argument(
         "--parent-pid",
         type=int,
         default=None,
@@ -52,6 +62,21 @@ def register(commands: Any) -> None:
         help="stop when the process PID (the server that started this one) is gone",
     )
     parser.set_defaults(run=run)
+
+
+SCHEMES = frozenset({"http", "https", "nats"})
+
+
+def _schemes(text: str) -> frozenset[str]:
+    """``http,https`` as a set; an unknown or empty scheme is a usage error."""
+    schemes = frozenset(part.strip().lower() for part in text.split(","))
+    unknown = schemes - SCHEMES
+    if unknown or not schemes:
+        raise argparse.ArgumentTypeError(
+            f"unknown scheme(s) {', '.join(sorted(unknown)) or '(none)'}; "
+            f"choose from {', '.join(sorted(SCHEMES))}"
+        )
+    return schemes
 
 
 def serve_metrics(settings: Settings) -> DeliveryMetrics | None:
@@ -103,7 +128,9 @@ def run(arguments: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     services = build_services(settings)
     follower = LogFollower(services.store).start()
-    deliverer = start_deliverer(services, settings, follower, serve_metrics(settings))
+    deliverer = start_deliverer(
+        services, settings, follower, serve_metrics(settings), schemes=arguments.schemes
+    )
     assert deliverer is not None  # switched on above
     print(f"shipments deliver: delivering as {deliverer.owner}", file=sys.stderr, flush=True)
     try:

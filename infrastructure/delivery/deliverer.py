@@ -39,6 +39,11 @@ STORE_RETRY_SECONDS = 1.0
 LEASE_END_MARGIN = 0.05
 
 
+def scheme_of(url: str) -> str:
+    """``nats``, ``http`` or ``https``: what sends a subscription's messages."""
+    return url.split(":", 1)[0].lower()
+
+
 def process_owner() -> str:
     """A name for this deliverer that no other process, here or elsewhere, has."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
@@ -71,8 +76,12 @@ class Deliverer:
         owner: str | None = None,
         scan_seconds: float = 1.0,
         observe: DeliveryObserver = ignore_attempt,
+        schemes: frozenset[str] | None = None,
     ) -> None:
         self._observe = observe
+        # Only subscriptions whose URL has one of these schemes (None: all): another
+        # process delivers the rest, e.g. JetStream apart from the webhooks.
+        self._schemes = schemes
         self._store = store
         self._messages = messages
         self._make_senders = senders  # made inside the deliverer's loop (clients bind to it)
@@ -156,6 +165,8 @@ class Deliverer:
             if subscription.id in self._deliveries or (
                 subscription.status is SubscriptionStatus.DISABLED
             ):
+                continue
+            if self._schemes is not None and scheme_of(subscription.url) not in self._schemes:
                 continue
             if subscription.leased_to_another(self.owner, now):
                 ends_in = max(0.0, (subscription.lease_until or now) - now) + LEASE_END_MARGIN
