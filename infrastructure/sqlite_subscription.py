@@ -6,10 +6,16 @@ whose pull loop wakes when a notification arrives; this one is the same pull
 loop, woken by a timer instead (for writes by other processes) and at once by
 the recorder after each append in this process. So the projection runner
 follows both stores through the one mechanism the library defines.
+
+On an SQLite file the timer does not read the log: it asks SQLite whether any
+other connection committed since it last asked (``CommitsElsewhere``), and only
+then does the subscription read. An idle follower (a thousand open SSE streams,
+a deliverer waiting) reads nothing from the events table.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -69,13 +75,85 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
         super()._pull()
 
     def _poll(self) -> None:
-        while not self._stopped.wait(self._poll_interval_seconds):
-            if self._should_look_unsignalled():
-                self._has_been_notified.set()
+        try:
+            while not self._stopped.wait(self._poll_interval_seconds):
+                if self._should_look_unsignalled():
+                    self._has_been_notified.set()
+        finally:
+            self._poll_ended()
 
     def _should_look_unsignalled(self) -> bool:
-        """SQLite: always (another process's commits send no signal)."""
+        """Always (another process's commits send no signal)."""
         return True
+
+    def _poll_ended(self) -> None:
+        """The poll thread ends: release what it held."""
+
+
+class CommitsElsewhere:
+    """Whether another connection, of any process, committed to an SQLite file since last asked.
+
+    ``PRAGMA data_version`` changes when a connection other than the asking one
+    commits; asking reads the WAL index's header, not a page of any table. Any
+    error answers yes: the caller then reads the log, as it did before asking.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._connection: sqlite3.Connection | None = None
+        self._version: int | None = None  # None: not asked yet, so yes
+
+    def since_last_asked(self) -> bool:
+        try:
+            if self._connection is None:
+                self._connection = sqlite3.connect(
+                    self._database, uri=True, check_same_thread=False, isolation_level=None
+                )
+            row = self._connection.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            self.close()
+            return True
+        version = int(row[0])
+        changed = version != self._version
+        self._version = version
+        return changed
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._version = None
+
+
+class SQLiteFileSubscription(PollingSubscription):
+    """A poll of an SQLite file that reads the log only after a commit by another connection."""
+
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        database: str,
+        poll_interval_seconds: float,
+        min_pull_interval_seconds: float = 0.0,
+    ) -> None:
+        self._commits_elsewhere = CommitsElsewhere(database)
+        super().__init__(
+            recorder,
+            gt,
+            topics,
+            poll_interval_seconds=poll_interval_seconds,
+            min_pull_interval_seconds=min_pull_interval_seconds,
+        )
+
+    def _should_look_unsignalled(self) -> bool:
+        # Commits in this process also count (its pooled connections are others):
+        # they woke the subscription already, and one read more is all they cost.
+        return self._commits_elsewhere.since_last_asked()
+
+    def _poll_ended(self) -> None:
+        self._commits_elsewhere.close()
 
 
 class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):
