@@ -50,12 +50,7 @@ from api.subscription_deliverer import start_deliverer
 from api.wiring import Services, build_services
 from bench import delivery_serve
 from bench.delivery_arrivals import LagFigures, judge
-from bench.delivery_process import (
-    DelivererProcess,
-    DelivererProcesses,
-    delivering_process,
-    delivering_processes,
-)
+from bench.delivery_process import DelivererProcesses, delivering_processes
 from bench.paced_writers import run_paced
 from bench.receiver_control import (
     DRAIN_SECONDS,
@@ -80,7 +75,7 @@ class Service:
 
     services: Services
     paths: list[str]
-    child: DelivererProcess | DelivererProcesses | None
+    child: DelivererProcesses | None
 
     def cpu_seconds(self) -> float:
         """CPU so far of this process and of the deliverer process (when there is one)."""
@@ -119,18 +114,15 @@ def serving(
             nats_url = f"{NATS_URL}/{receiver.subject_prefix}.{tag}"
             secrets[paths[-1]] = [services.subscriptions.add(nats_url).secret]
         receiver.call("POST", "secrets", body=secrets)
-        if separate and split_schemes:
-            by_scheme = {frozenset({"http", "https"}): subscriptions}
-            if len(paths) > subscriptions:
-                by_scheme[frozenset({"nats"})] = len(paths) - subscriptions
+        if separate:
+            by_scheme: dict[frozenset[str] | None, int] = {None: len(paths)}
+            if split_schemes:
+                by_scheme = {frozenset({"http", "https"}): subscriptions}
+                if len(paths) > subscriptions:
+                    by_scheme[frozenset({"nats"})] = len(paths) - subscriptions
             with delivering_processes(settings, by_scheme, niceness) as children:
                 time.sleep(0.3)  # the first rounds: leases taken, rows read
                 yield Service(services, paths, children)
-            return
-        if separate:
-            with delivering_process(settings, len(paths), niceness) as child:
-                time.sleep(0.3)  # the first rounds: leases taken, rows read
-                yield Service(services, paths, child)
             return
         deliverer = start_deliverer(services, settings, follower)
         deadline = time.monotonic() + 10

@@ -77,9 +77,10 @@ class DelivererProcesses:
 
 @contextmanager
 def delivering_processes(
-    settings: Settings, by_scheme: dict[frozenset[str], int], niceness: int = 0
+    settings: Settings, by_scheme: dict[frozenset[str] | None, int], niceness: int = 0
 ) -> Iterator[DelivererProcesses]:
-    """A deliverer process per group of schemes (``shipments deliver --schemes``)."""
+    """A deliverer process per group of schemes (``shipments deliver --schemes``; None: all),
+    each ready once it delivers its given number of subscriptions."""
     with ExitStack() as stack:
         children = [
             stack.enter_context(delivering_process(settings, count, niceness, schemes))

@@ -39,9 +39,9 @@ from psycopg.sql import SQL, Identifier
 from infrastructure.commit_signals import CommitSignal
 from infrastructure.log_horizon import InFlightAppends, SettledPositions, settled_run
 from infrastructure.sqlite_subscription import (
+    CommitsElsewhere,
     ListeningPollingSubscription,
     PollingSubscription,
-    SQLiteFileSubscription,
 )
 from infrastructure.store_retries import retry_once_unless_timed_out
 
@@ -69,7 +69,7 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
     """SQLite recorder whose append transaction also runs the co-committed writes."""
 
     # How soon a subscriber sees an event appended by another process. Each look is a
-    # ``PRAGMA data_version`` (``SQLiteFileSubscription``); the log is read only after a commit.
+    # ``PRAGMA data_version`` (``CommitsElsewhere``); the log is read only after a commit.
     poll_interval_seconds = 0.02
     # Shortest time between two reads of a subscriber (see ``PollingSubscription._pull``).
     min_pull_interval_seconds = 0.2
@@ -91,30 +91,19 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
         is PostgreSQL's saving: SQLite reads its own file, without a round trip).
         ``min_pull_interval_seconds``: a follower that must see each commit at once
         (``infrastructure.log_follower``) reads without the runner's pause."""
-        min_pull = (
-            self.min_pull_interval_seconds
+        subscription = PollingSubscription(
+            self,
+            gt,
+            topics,
+            poll_interval_seconds=self.poll_interval_seconds,
+            min_pull_interval_seconds=self.min_pull_interval_seconds
             if min_pull_interval_seconds is None
-            else min_pull_interval_seconds
+            else min_pull_interval_seconds,
+            # In memory there is one process only, whose commits wake the subscription.
+            commits_elsewhere=None
+            if self.datastore.pool.is_sqlite_memory_mode
+            else CommitsElsewhere(self.datastore.pool.db_name),
         )
-        subscription: PollingSubscription
-        if self.datastore.pool.is_sqlite_memory_mode:
-            # One process only: its own commits wake the subscription; the poll is a backstop.
-            subscription = PollingSubscription(
-                self,
-                gt,
-                topics,
-                poll_interval_seconds=self.poll_interval_seconds,
-                min_pull_interval_seconds=min_pull,
-            )
-        else:
-            subscription = SQLiteFileSubscription(
-                self,
-                gt,
-                topics,
-                database=self.datastore.pool.db_name,
-                poll_interval_seconds=self.poll_interval_seconds,
-                min_pull_interval_seconds=min_pull,
-            )
         self._subscriptions.add(subscription)
         return subscription
 

@@ -36,9 +36,12 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
         *,
         poll_interval_seconds: float,
         min_pull_interval_seconds: float = 0.0,
+        commits_elsewhere: CommitsElsewhere | None = None,
     ) -> None:
+        """``commits_elsewhere``: a look reads the log only when it says so (None: always)."""
         self._stopped = threading.Event()
         self._min_pull_interval_seconds = min_pull_interval_seconds
+        self._commits_elsewhere = commits_elsewhere
         super().__init__(recorder=recorder, gt=gt, topics=topics)
         self._poll_interval_seconds = poll_interval_seconds
         self._poll_thread = threading.Thread(
@@ -83,11 +86,16 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
             self._poll_ended()
 
     def _should_look_unsignalled(self) -> bool:
-        """Always (another process's commits send no signal)."""
-        return True
+        """When another connection committed (another process's commits send no signal).
+
+        Commits in this process count too (its pooled connections are others): they
+        woke the subscription already, and one read more is all they cost.
+        """
+        return self._commits_elsewhere is None or self._commits_elsewhere.since_last_asked()
 
     def _poll_ended(self) -> None:
-        """The poll thread ends: release what it held."""
+        if self._commits_elsewhere is not None:
+            self._commits_elsewhere.close()
 
 
 class CommitsElsewhere:
@@ -123,37 +131,6 @@ class CommitsElsewhere:
             self._connection.close()
             self._connection = None
         self._version = None
-
-
-class SQLiteFileSubscription(PollingSubscription):
-    """A poll of an SQLite file that reads the log only after a commit by another connection."""
-
-    def __init__(
-        self,
-        recorder: ApplicationRecorder,
-        gt: int | None = None,
-        topics: Sequence[str] = (),
-        *,
-        database: str,
-        poll_interval_seconds: float,
-        min_pull_interval_seconds: float = 0.0,
-    ) -> None:
-        self._commits_elsewhere = CommitsElsewhere(database)
-        super().__init__(
-            recorder,
-            gt,
-            topics,
-            poll_interval_seconds=poll_interval_seconds,
-            min_pull_interval_seconds=min_pull_interval_seconds,
-        )
-
-    def _should_look_unsignalled(self) -> bool:
-        # Commits in this process also count (its pooled connections are others):
-        # they woke the subscription already, and one read more is all they cost.
-        return self._commits_elsewhere.since_last_asked()
-
-    def _poll_ended(self) -> None:
-        self._commits_elsewhere.close()
 
 
 class ListeningPollingSubscription(PollingSubscription, PostgresSubscription):

@@ -19,6 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from api.cli.store_opening import StoreNotOpened, open_settings
+from infrastructure.delivery.destinations import SCHEMES
 from infrastructure.settings import Settings
 
 if TYPE_CHECKING:
@@ -64,17 +65,14 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-SCHEMES = frozenset({"http", "https", "nats"})
-
-
 def _schemes(text: str) -> frozenset[str]:
     """``http,https`` as a set; an unknown or empty scheme is a usage error."""
     schemes = frozenset(part.strip().lower() for part in text.split(","))
-    unknown = schemes - SCHEMES
+    unknown = schemes - set(SCHEMES)
     if unknown or not schemes:
         raise argparse.ArgumentTypeError(
             f"unknown scheme(s) {', '.join(sorted(unknown)) or '(none)'}; "
-            f"choose from {', '.join(sorted(SCHEMES))}"
+            f"choose from {', '.join(SCHEMES)}"
         )
     return schemes
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from uuid import UUID, uuid4
 
 from infrastructure.delivery.clock import Clock, SystemClock
+from infrastructure.delivery.destinations import scheme_of
 from infrastructure.delivery.messages import MessageSource
 from infrastructure.delivery.observation import DeliveryObserver, ignore_attempt
 from infrastructure.delivery.sending import Senders
@@ -37,11 +38,6 @@ _log = logging.getLogger("shipments.delivery")
 STORE_RETRY_SECONDS = 1.0
 # A lease is taken over this long after it ran out (the holder's clock may lag).
 LEASE_END_MARGIN = 0.05
-
-
-def scheme_of(url: str) -> str:
-    """``nats``, ``http`` or ``https``: what sends a subscription's messages."""
-    return url.split(":", 1)[0].lower()
 
 
 def process_owner() -> str:

@@ -20,6 +20,11 @@ DEFAULT_PORTS = {"http": 80, "https": 443, "nats": 4222}
 MAX_URL_LENGTH = 2000
 
 
+def scheme_of(url: str) -> str:
+    """A subscription URL's scheme, lower-cased: which sender sends to it."""
+    return url.split(":", 1)[0].lower()
+
+
 class RefusedDestination(ValueError):
     """The URL may not be delivered to; the message says why (safe to show the caller)."""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from infrastructure.delivery.destinations import scheme_of
+
 
 @dataclass(frozen=True)
 class SendResult:
@@ -34,7 +36,7 @@ class Senders:
         self._by_scheme = by_scheme
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
-        scheme = url.split(":", 1)[0].lower()
+        scheme = scheme_of(url)
         sender = self._by_scheme.get(scheme)
         if sender is None:
             return SendResult(None, f"no sender for {scheme!r} URLs")

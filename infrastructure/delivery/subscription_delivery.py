@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 from infrastructure.delivery.clock import Clock
+from infrastructure.delivery.destinations import scheme_of
 from infrastructure.delivery.messages import Message, MessageSource, message_id
 from infrastructure.delivery.observation import AttemptObserved, DeliveryObserver, ignore_attempt
 from infrastructure.delivery.retry_schedule import RetrySchedule
@@ -208,7 +209,7 @@ class SubscriptionDelivery:
         delivered = result.error is None
         self._observe(
             AttemptObserved(
-                scheme=subscription.url.split(":", 1)[0].lower(),
+                scheme=scheme_of(subscription.url),
                 delivered=delivered,
                 seconds=seconds,
                 lag_seconds=time.time() - message.recorded_at
