@@ -1,21 +1,23 @@
 """Delivering one subscription: in feed order, at least once, the position committed after.
 
-This process holds the subscription's lease while it runs (``SubscriptionStore``).
-Each round takes the next page of messages after the position and sends them
-one after the other: an event is never sent before every earlier one was
-delivered or skipped by type. Positions reached are committed with their
-attempts in one transaction at most every ``commit_interval_seconds`` (and at
-once on a failure, when idle, or when stopping), only while the lease is still
-held and the row is as a person last left it (its revision); a crash before the
-commit re-sends what followed the last one, which the at-least-once contract
-allows. Committing every delivery would cost a write transaction per event per
-subscription: on SQLite, whose one writer is shared with the appends, that
-alone capped delivery at a few hundred events a second in all. Every second, not
-every quarter: a deliverer in a process of its own then took SQLite's write lock
-from the servers' appends 11 times a second instead of 44 with 11 busy
-subscriptions, and closed-loop writes beside it went from 0.78x to 0.84-0.88x
-their rate without (``bench.delivery_lag --deliverer process``); a crash re-sends
-at most a second more, and at rest the position is committed at once.
+This process holds the subscription's lease while it runs
+(``SubscriptionStore``). Each round takes the next page of messages after the
+position and sends them in order: over HTTP an event is never sent before every
+earlier one was delivered or skipped by type; to JetStream several are out at
+once, each stored by the stream only right after the one before it
+(``nats_sender``). Positions reached are committed with their attempts in one
+transaction at most every ``commit_interval_seconds`` (and at once on a failure,
+when idle, or when stopping), only while the lease is still held and the row is
+as a person last left it (its revision); a crash before the commit re-sends what
+followed the last one, which the at-least-once contract allows. Committing every
+delivery would cost a write transaction per event per subscription: on SQLite,
+whose one writer is shared with the appends, that alone capped delivery at a few
+hundred events a second in all. Every second, not every quarter: a deliverer in
+a process of its own then took SQLite's write lock from the servers' appends 11
+times a second instead of 44 with 11 busy subscriptions, and closed-loop writes
+beside it went from 0.78x to 0.84-0.88x their rate without (``bench.delivery_lag
+--deliverer process``); a crash re-sends at most a second more, and at rest the
+position is committed at once.
 
 The row is read again every ``reread_seconds`` (a person may have disabled it,
 changed its URL or moved its position) and whenever a commit finds it changed.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from uuid import UUID
 
@@ -37,7 +40,7 @@ from infrastructure.delivery.destinations import scheme_of
 from infrastructure.delivery.messages import Message, MessageSource, message_id
 from infrastructure.delivery.observation import AttemptObserved, DeliveryObserver, ignore_attempt
 from infrastructure.delivery.retry_schedule import RetrySchedule
-from infrastructure.delivery.sending import Senders
+from infrastructure.delivery.sending import Completion, Senders
 from infrastructure.delivery.signing import signature_headers
 from infrastructure.delivery.subscription_store import SubscriptionStore
 from infrastructure.delivery.subscriptions import (
@@ -60,6 +63,19 @@ class DeliveryRules:
     idle_wait_seconds: float = 1.0  # how long to wait for new events before looking again
     commit_interval_seconds: float = 1.0  # longest a delivered position waits to be committed
     reread_seconds: float = 1.0  # how soon a person's change reaches a running delivery
+
+
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    """A message on its way to the subscription's destination."""
+
+    subscription: Subscription  # the row it was signed and addressed with
+    message: Message
+    message_id: str
+    attempt: int  # which try at this event
+    at: float  # the attempt's time (the clock's), as recorded
+    started: float  # perf_counter at the start: the attempt's duration
+    completion: Completion
 
 
 class SubscriptionDelivery:
@@ -150,21 +166,64 @@ class SubscriptionDelivery:
         return self._row
 
     async def _deliver_page(self, subscription: Subscription, page: list[Message]) -> None:
-        """Send the page in order, stopping at the first failure (committed at once)."""
+        """Send the page in order, stopping at the first failure (committed at once).
+
+        Up to the sender's window of messages are out at once (JetStream, whose
+        stream refuses one whose predecessor it lacks; webhooks one at a time).
+        What came of them is taken in feed order, so a position is reached only
+        when every message before it was delivered or skipped by type.
+        """
+        window = self._senders.window(subscription.url)
+        queued: deque[tuple[Message, _Sending | None]] = deque()  # None: skipped by type
+        out = 0
+        follows: str | None = None  # the id of the last message still out
         for message in page:
             if self.stopping:
-                return
+                break
             if not subscription.wants(message.type):
-                self._reached(message.position, None)
+                if queued:
+                    queued.append((message, None))
+                else:
+                    self._reached(message.position, None)
                 continue
+            if out >= window:
+                if not await self._settle_first(queued):
+                    return
+                out -= 1
+            if not out:
+                follows = None  # every message before this one is answered
             if not await self._renew():
                 return
-            attempt = await self._attempt(self._row or subscription, message)
+            sending = await self._send(self._row or subscription, message, follows)
+            queued.append((message, sending))
+            follows = sending.message_id
+            out += 1
+        while queued:
+            if not await self._settle_first(queued):
+                return
+
+    async def _settle_first(self, queued: deque[tuple[Message, _Sending | None]]) -> bool:
+        """Reach the queue up to its first message out, once that was answered.
+
+        False when it failed: committed at once, and what followed it is
+        dropped (JetStream refuses it; it is sent again on the next try).
+        """
+        while queued:
+            message, sending = queued.popleft()
+            if sending is None:
+                self._reached(message.position, None)
+                continue
+            attempt = await self._answered(sending)
             if attempt.error is not None:
+                queued.clear()
                 await self._commit()
                 await self._failed(attempt)
-                return
+                return False
             self._reached(message.position, attempt)
+            break
+        while queued and queued[0][1] is None:
+            self._reached(queued.popleft()[0].position, None)
+        return True
 
     def _reached(self, position: int, attempt: DeliveryAttempt | None) -> None:
         self._position = position
@@ -194,8 +253,10 @@ class SubscriptionDelivery:
         else:
             self._row = None  # changed by a person, or the lease lost: read it again
 
-    async def _attempt(self, subscription: Subscription, message: Message) -> DeliveryAttempt:
-        """Send one message, signed with the subscription's current secrets."""
+    async def _send(
+        self, subscription: Subscription, message: Message, follows: str | None
+    ) -> _Sending:
+        """Start sending one message, signed with the subscription's current secrets."""
         identifier = message_id(subscription.id, message.position)
         now = self._clock.now()
         headers = signature_headers(
@@ -204,12 +265,20 @@ class SubscriptionDelivery:
         # The row's failures count tries at the event right after its position only.
         failures = subscription.failures if self._position == subscription.position else 0
         started = time.perf_counter()
-        result = await self._senders.send(subscription.url, message.body, headers)
-        seconds = time.perf_counter() - started
+        completion = await self._senders.send_ahead(
+            subscription.url, message.body, headers, follows=follows
+        )
+        return _Sending(subscription, message, identifier, failures + 1, now, started, completion)
+
+    async def _answered(self, sending: _Sending) -> DeliveryAttempt:
+        """What came of a message sent: observed, and recorded as an attempt."""
+        result = await sending.completion()
+        seconds = time.perf_counter() - sending.started
         delivered = result.error is None
+        message = sending.message
         self._observe(
             AttemptObserved(
-                scheme=scheme_of(subscription.url),
+                scheme=scheme_of(sending.subscription.url),
                 delivered=delivered,
                 seconds=seconds,
                 lag_seconds=time.time() - message.recorded_at
@@ -218,14 +287,14 @@ class SubscriptionDelivery:
             )
         )
         return DeliveryAttempt(
-            subscription_id=subscription.id,
+            subscription_id=sending.subscription.id,
             position=message.position,
-            message_id=identifier,
-            attempt=failures + 1,
+            message_id=sending.message_id,
+            attempt=sending.attempt,
             status_code=result.status_code,
             error=result.error,
             duration_ms=round(seconds * 1000, 3),
-            at=now,
+            at=sending.at,
         )
 
     async def _failed(self, attempt: DeliveryAttempt) -> None:

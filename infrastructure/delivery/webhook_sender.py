@@ -38,7 +38,7 @@ from infrastructure.delivery.checked_resolver import CheckedResolver, Resolver
 from infrastructure.delivery.connection_pool import ConnectionPool
 from infrastructure.delivery.destinations import RefusedDestination
 from infrastructure.delivery.http_connection import Answer, ClosedBeforeAnswer, HttpConnection
-from infrastructure.delivery.sending import SendResult
+from infrastructure.delivery.sending import Completion, SendResult
 
 EXCERPT_BYTES = 200
 POOL_SIZE = 100
@@ -49,7 +49,14 @@ PATH_SAFE = "/%:@!$&'()*+,;=~"  # what a path may hold as it is (RFC 3986); the 
 
 
 class WebhookSender:
-    """POSTs messages over one shared, bounded pool of keep-alive connections."""
+    """POSTs messages over one shared, bounded pool of keep-alive connections.
+
+    One message of a subscription at a time (``window`` 1): a receiver cannot
+    refuse a message that overtook its predecessor, so none is sent before the
+    one before it was answered.
+    """
+
+    window = 1
 
     def __init__(
         self,
@@ -87,6 +94,12 @@ class WebhookSender:
             return SendResult(status, None)
         text = answer.excerpt.decode("utf-8", errors="replace")
         return SendResult(status, f"HTTP {status}: {text}")
+
+    async def send_ahead(
+        self, url: str, body: bytes, headers: dict[str, str], *, follows: str | None
+    ) -> Completion:
+        """Sent when awaited: with a window of 1 that is after the one before was answered."""
+        return partial(self.send, url, body, headers)
 
     async def close(self) -> None:
         """Close the kept connections; a later send opens new ones."""

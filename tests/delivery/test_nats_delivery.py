@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import nats
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from nats.js.errors import APIError
 
+from infrastructure.delivery.jetstream_acks import Acknowledgements
+from infrastructure.delivery.nats_sender import EXPECTED_LAST_ID, WRONG_LAST_ID, NatsSender
+from infrastructure.delivery.sending import SendResult
 from tests.delivery.conftest import feed_positions, write_events
 from tests.delivery.receivers import eventually
 from tests.support.nats_server import NATS_URL, require_nats
@@ -29,17 +34,23 @@ def run(action: Any) -> Any:
     return asyncio.run(_with_jetstream(action))
 
 
-@pytest.fixture
-def stream_subject() -> Iterator[str]:
+@contextmanager
+def made_stream(**config: Any) -> Iterator[str]:
     """A JetStream stream made for this test, and the one subject it holds."""
     require_nats()
     name = f"test_{uuid.uuid4().hex[:12]}"
     subject = f"{name}.changes"
-    run(lambda js: js.add_stream(name=name, subjects=[subject]))
+    run(lambda js: js.add_stream(name=name, subjects=[subject], **config))
     try:
         yield subject
     finally:
         run(lambda js: js.delete_stream(name))
+
+
+@pytest.fixture
+def stream_subject() -> Iterator[str]:
+    with made_stream() as subject:
+        yield subject
 
 
 def stream_messages(subject: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
@@ -109,3 +120,101 @@ def test_a_subject_without_a_stream_fails_and_is_retried(
     attempts = client.get(f"{path}/deliveries").json()["items"]
     assert [attempt["attempt"] for attempt in attempts] == [3, 2, 1]
     assert all(attempt["error"].startswith("NATS") for attempt in attempts)
+
+
+def message(index: int, size: int = 10) -> tuple[bytes, dict[str, str]]:
+    """A body and the headers a delivery sends with it (its id ``m<index>``)."""
+    return orjson.dumps({"index": index, "pad": "x" * size}), {"webhook-id": f"m{index}"}
+
+
+def stored_indexes(subject: str) -> list[int]:
+    return [body["index"] for _, body in stream_messages(subject)]
+
+
+def test_messages_published_ahead_are_stored_in_their_order(stream_subject: str) -> None:
+    """Twenty out before the first is acknowledged, each guarded by the one before."""
+
+    async def publish() -> list[SendResult]:
+        sender = NatsSender(5.0, allow_private=True)
+        try:
+            completions, follows = [], None
+            for index in range(20):
+                body, headers = message(index)
+                url = f"{NATS_URL}/{stream_subject}"
+                completions.append(await sender.send_ahead(url, body, headers, follows=follows))
+                follows = headers["webhook-id"]
+            return [await completion() for completion in completions]
+        finally:
+            await sender.close()
+
+    results = asyncio.run(publish())
+
+    assert results == [SendResult(None, None)] * 20
+    assert stored_indexes(stream_subject) == list(range(20))
+    headers = stream_messages(stream_subject)[5][0]
+    assert headers["Nats-Expected-Last-Msg-Id"] == "m4"
+
+
+def test_a_message_whose_predecessor_was_refused_is_not_stored_before_it() -> None:
+    """The stream refuses the too-large second message, and so the third, sent behind it."""
+
+    async def publish(subject: str) -> list[BaseException | None]:
+        connection = await nats.connect(NATS_URL, allow_reconnect=False)
+        try:
+            acknowledgements = Acknowledgements(connection)
+            answers = []
+            for index, size, follows in ((1, 10, None), (2, 4096, "m1"), (3, 10, "m2")):
+                body, headers = message(index, size)
+                guard = {} if follows is None else {EXPECTED_LAST_ID: follows}
+                answers.append(
+                    await acknowledgements.publish(
+                        subject, body, {"Nats-Msg-Id": f"m{index}", **headers, **guard}
+                    )
+                )
+            await asyncio.wait(answers)
+            return [answer.exception() for answer in answers]
+        finally:
+            await connection.close()
+
+    with made_stream(max_msg_size=1024) as subject:
+        stored, too_large, behind = asyncio.run(publish(subject))
+        assert stored is None
+        assert isinstance(too_large, APIError) and "exceeds maximum" in str(too_large)
+        assert isinstance(behind, APIError) and behind.err_code == WRONG_LAST_ID
+        assert stored_indexes(subject) == [1]
+
+
+def test_a_refused_message_is_a_failed_attempt_with_the_streams_reason() -> None:
+    """The stream's refusal itself, not a time-out: nats-py's ``publish_async`` never answers it."""
+
+    async def publish(url: str) -> SendResult:
+        sender = NatsSender(30.0, allow_private=True)
+        try:
+            return await (await sender.send_ahead(url, *message(1, 4096), follows=None))()
+        finally:
+            await sender.close()
+
+    with made_stream(max_msg_size=1024) as subject:
+        refused = asyncio.run(publish(f"{NATS_URL}/{subject}"))
+    assert refused.error is not None and "exceeds maximum" in refused.error, refused
+
+
+def test_a_message_refused_for_another_publishers_message_is_published_again(
+    stream_subject: str,
+) -> None:
+    """Another publisher wrote between two of ours: the second goes again, unguarded."""
+    url = f"{NATS_URL}/{stream_subject}"
+
+    async def publish() -> SendResult:
+        sender = NatsSender(5.0, allow_private=True)
+        try:
+            first = await sender.send_ahead(url, *message(1), follows=None)
+            assert await first() == SendResult(None, None)
+            await _with_jetstream(lambda js: js.publish(stream_subject, orjson.dumps({"index": 0})))
+            second = await sender.send_ahead(url, *message(2), follows="m1")
+            return await second()
+        finally:
+            await sender.close()
+
+    assert asyncio.run(publish()) == SendResult(None, None)
+    assert stored_indexes(stream_subject) == [1, 0, 2]
