@@ -39,8 +39,8 @@ def made_stream(**config: Any) -> Iterator[str]:
     """A JetStream stream made for this test, and the one subject it holds."""
     require_nats()
     name = f"test_{uuid.uuid4().hex[:12]}"
-    subject = f"{name}.changes"
-    run(lambda js: js.add_stream(name=name, subjects=[subject], **config))
+    subject = f"{name}.changes"  # the stream holds every subject under its name
+    run(lambda js: js.add_stream(name=name, subjects=[f"{name}.>"], **config))
     try:
         yield subject
     finally:
@@ -54,18 +54,23 @@ def stream_subject() -> Iterator[str]:
 
 
 def stream_messages(subject: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
-    """Every message in the subject's stream, oldest first: headers and body."""
+    """Every message published to ``subject``, oldest first: headers and body."""
+    return [(headers, body) for on, headers, body in whole_stream(subject) if on == subject]
 
-    async def read(js: Any) -> list[tuple[dict[str, str], dict[str, Any]]]:
+
+def whole_stream(subject: str) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    """Every message in the stream that holds ``subject``, oldest first."""
+
+    async def read(js: Any) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
         name = await js.find_stream_name_by_subject(subject)
         info = await js.stream_info(name)
         found = []
         for sequence in range(info.state.first_seq, info.state.last_seq + 1):
             message = await js.get_msg(name, sequence)
-            found.append((dict(message.headers or {}), orjson.loads(message.data)))
+            found.append((message.subject, dict(message.headers or {}), orjson.loads(message.data)))
         return found
 
-    result: list[tuple[dict[str, str], dict[str, Any]]] = run(read)
+    result: list[tuple[str, dict[str, str], dict[str, Any]]] = run(read)
     return result
 
 
@@ -85,6 +90,24 @@ def test_every_event_is_published_in_order_with_its_message_id(
     ids = [headers["Nats-Msg-Id"] for headers, _ in messages]
     assert ids == [headers["webhook-id"] for headers, _ in messages]
     assert len(set(ids)) == written
+
+
+def test_two_subscriptions_into_one_stream_each_get_every_event_in_order(
+    client: TestClient, new_shipment: dict[str, Any], stream_subject: str
+) -> None:
+    """Their publishes interleave in the stream, so each refuses the other's guard often."""
+    other_subject = stream_subject.replace(".changes", ".copies")
+    for subject in (stream_subject, other_subject):
+        url = f"{NATS_URL}/{subject}"
+        created = client.post("/v1/subscriptions", json={"url": url, "after": 0})
+        assert created.status_code == 201, created.text
+    written = write_events(client, new_shipment, shipments=4, patches=4)
+    eventually(lambda: len(whole_stream(stream_subject)) >= 2 * written, what="all published")
+
+    positions = feed_positions(client)
+    for subject in (stream_subject, other_subject):
+        published = [body["data"]["position"] for _, body in stream_messages(subject)]
+        assert published == positions, subject
 
 
 def test_a_replay_is_dropped_by_jetstream_as_duplicates(
@@ -128,7 +151,7 @@ def message(index: int, size: int = 10) -> tuple[bytes, dict[str, str]]:
 
 
 def stored_indexes(subject: str) -> list[int]:
-    return [body["index"] for _, body in stream_messages(subject)]
+    return [body["index"] for _, _, body in whole_stream(subject)]
 
 
 def test_messages_published_ahead_are_stored_in_their_order(stream_subject: str) -> None:
