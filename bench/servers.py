@@ -160,14 +160,34 @@ def _wait_until_ready(server: RunningServer, timeout: float, headers: dict[str, 
 
 
 def _stop(server: RunningServer) -> None:
-    """Stop the server's own process group (its workers included), nothing else."""
+    """Stop the server's own process group (its workers included), nothing else.
+
+    Waits for the whole group, not only the server: its deliver child commits its
+    last positions as it stops, and a store dropped under it deadlocked with that.
+    """
+    group = server.process.pid
     if server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
+        os.killpg(group, signal.SIGTERM)
         try:
             server.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(server.process.pid, signal.SIGKILL)
+            os.killpg(group, signal.SIGKILL)
             server.process.wait()
+    for wait, then in ((15.0, signal.SIGKILL), (5.0, None)):
+        deadline = time.monotonic() + wait
+        while _group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if then is None or not _group_alive(group):
+            return
+        os.killpg(group, then)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _log_tail(server: RunningServer, lines: int = 40) -> str:

@@ -19,13 +19,15 @@ average at 500 events/s beside ten webhook subscriptions, so the JetStream
 subscription was the first to fall behind (p99 lag 0.1-5 s). A refusal for a
 wrong last id (the predecessor was a duplicate, or another publisher wrote to
 the stream in between) is not a failure: once its predecessor is acknowledged,
-the message is published again without the header and waited for.
+the message is published again without the header and waited for, and that
+subscription publishes one at a time for a minute (``window``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
@@ -48,6 +50,7 @@ _log = logging.getLogger("shipments.delivery")
 WINDOW = 32  # messages of one subscription published before the first is acknowledged
 EXPECTED_LAST_ID = "Nats-Expected-Last-Msg-Id"
 WRONG_LAST_ID = 10070  # JetStream's error code for a refused Nats-Expected-Last-Msg-Id
+SHARED_STREAM_SECONDS = 60.0  # one at a time after such a refusal, then ahead again
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,26 @@ class _Link:
 class NatsSender:
     """Publishes to JetStream; a server that cannot be reached is a failed attempt."""
 
-    window = WINDOW
-
     def __init__(self, timeout_seconds: float, *, allow_private: bool) -> None:
         self._timeout = timeout_seconds
         self._allow_private = allow_private
         self._links: dict[tuple[str, int], _Link] = {}
+        self._shared_until: dict[str, float] = {}  # URL: one at a time until then
+
+    def window(self, url: str) -> int:
+        """``WINDOW``, or 1 for a while after the stream refused a wrong last id.
+
+        Such a stream has other publishers (two subscriptions into one stream, say),
+        so most guarded messages would be refused and published again: one at a
+        time, unguarded, costs half the publishes.
+        """
+        until = self._shared_until.get(url)
+        if until is None:
+            return WINDOW
+        if until > time.monotonic():
+            return 1
+        del self._shared_until[url]
+        return WINDOW
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         """Publish and wait for the acknowledgement."""
@@ -123,6 +140,7 @@ class NatsSender:
             acknowledged.result()
         except APIError as error:
             if error.err_code == WRONG_LAST_ID:
+                self._shared_until[url] = time.monotonic() + SHARED_STREAM_SECONDS
                 return await self.send(url, body, headers)  # its predecessor is acknowledged
             return _failed(error)
         except (NatsError, OSError, TimeoutError) as error:

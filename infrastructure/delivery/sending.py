@@ -35,7 +35,9 @@ Completion = Callable[[], Awaitable[SendResult]]
 class Sender(Protocol):
     """Delivers a message's body with its headers to one kind of destination."""
 
-    window: int  # a subscription's messages that may be out at once (1: one at a time)
+    def window(self, url: str) -> int:
+        """How many of a subscription's messages may be out at once (1: one at a time)."""
+        ...
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult: ...
 
@@ -67,7 +69,7 @@ class Senders:
 
     def window(self, url: str) -> int:
         sender = self._by_scheme.get(scheme_of(url))
-        return 1 if sender is None else sender.window
+        return 1 if sender is None else sender.window(url)
 
     async def send_ahead(
         self, url: str, body: bytes, headers: dict[str, str], *, follows: str | None

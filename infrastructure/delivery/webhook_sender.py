@@ -56,8 +56,6 @@ class WebhookSender:
     one before it was answered.
     """
 
-    window = 1
-
     def __init__(
         self,
         timeout_seconds: float,
@@ -94,6 +92,9 @@ class WebhookSender:
             return SendResult(status, None)
         text = answer.excerpt.decode("utf-8", errors="replace")
         return SendResult(status, f"HTTP {status}: {text}")
+
+    def window(self, url: str) -> int:
+        return 1
 
     async def send_ahead(
         self, url: str, body: bytes, headers: dict[str, str], *, follows: str | None

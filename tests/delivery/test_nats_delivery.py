@@ -15,7 +15,12 @@ from fastapi.testclient import TestClient
 from nats.js.errors import APIError
 
 from infrastructure.delivery.jetstream_acks import Acknowledgements
-from infrastructure.delivery.nats_sender import EXPECTED_LAST_ID, WRONG_LAST_ID, NatsSender
+from infrastructure.delivery.nats_sender import (
+    EXPECTED_LAST_ID,
+    WINDOW,
+    WRONG_LAST_ID,
+    NatsSender,
+)
 from infrastructure.delivery.sending import SendResult
 from tests.delivery.conftest import feed_positions, write_events
 from tests.delivery.receivers import eventually
@@ -225,19 +230,27 @@ def test_a_refused_message_is_a_failed_attempt_with_the_streams_reason() -> None
 def test_a_message_refused_for_another_publishers_message_is_published_again(
     stream_subject: str,
 ) -> None:
-    """Another publisher wrote between two of ours: the second goes again, unguarded."""
+    """Another publisher wrote between two of ours: the second goes again, unguarded.
+
+    And that subscription is then published one at a time, the stream being shared.
+    """
     url = f"{NATS_URL}/{stream_subject}"
 
-    async def publish() -> SendResult:
+    async def publish() -> tuple[SendResult, int, int, int]:
         sender = NatsSender(5.0, allow_private=True)
         try:
+            window_before = sender.window(url)
             first = await sender.send_ahead(url, *message(1), follows=None)
             assert await first() == SendResult(None, None)
             await _with_jetstream(lambda js: js.publish(stream_subject, orjson.dumps({"index": 0})))
             second = await sender.send_ahead(url, *message(2), follows="m1")
-            return await second()
+            result = await second()
+            return result, window_before, sender.window(url), sender.window(f"{url}.other")
         finally:
             await sender.close()
 
-    assert asyncio.run(publish()) == SendResult(None, None)
+    result, window_before, window_after, elsewhere = asyncio.run(publish())
+
+    assert result == SendResult(None, None)
     assert stored_indexes(stream_subject) == [1, 0, 2]
+    assert (window_before, window_after, elsewhere) == (WINDOW, 1, WINDOW)
