@@ -71,6 +71,8 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
     # How soon a subscriber sees an event appended by another process. Each look is a
     # ``PRAGMA data_version`` (``CommitsElsewhere``); the log is read only after a commit.
     poll_interval_seconds = 0.02
+    # ... and while another process keeps committing (``sqlite_subscription.LookPace``).
+    busy_poll_interval_seconds = 0.005
     # Shortest time between two reads of a subscriber (see ``PollingSubscription._pull``).
     min_pull_interval_seconds = 0.2
 
@@ -103,6 +105,7 @@ class SQLiteShipmentRecorder(SQLiteApplicationRecorder):
             commits_elsewhere=None
             if self.datastore.pool.is_sqlite_memory_mode
             else CommitsElsewhere(self.datastore.pool.db_name),
+            busy_poll_interval_seconds=self.busy_poll_interval_seconds,
         )
         self._subscriptions.add(subscription)
         return subscription

@@ -37,13 +37,23 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
         poll_interval_seconds: float,
         min_pull_interval_seconds: float = 0.0,
         commits_elsewhere: CommitsElsewhere | None = None,
+        busy_poll_interval_seconds: float | None = None,
     ) -> None:
-        """``commits_elsewhere``: a look reads the log only when it says so (None: always)."""
+        """``commits_elsewhere``: a look reads the log only when it says so (None: always).
+
+        ``busy_poll_interval_seconds``: with ``commits_elsewhere``, the looks' interval
+        while another process keeps committing (``LookPace``).
+        """
         self._stopped = threading.Event()
+        self._pace = LookPace(
+            poll_interval_seconds,
+            poll_interval_seconds
+            if busy_poll_interval_seconds is None or commits_elsewhere is None
+            else busy_poll_interval_seconds,
+        )
         self._min_pull_interval_seconds = min_pull_interval_seconds
         self._commits_elsewhere = commits_elsewhere
         super().__init__(recorder=recorder, gt=gt, topics=topics)
-        self._poll_interval_seconds = poll_interval_seconds
         self._poll_thread = threading.Thread(
             target=self._poll, name="sqlite-subscription-poll", daemon=True
         )
@@ -79,8 +89,10 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
 
     def _poll(self) -> None:
         try:
-            while not self._stopped.wait(self._poll_interval_seconds):
-                if self._should_look_unsignalled():
+            while not self._stopped.wait(self._pace.wait(time.monotonic())):
+                found = self._should_look_unsignalled()
+                self._pace.looked(found, time.monotonic())
+                if found:
                     self._has_been_notified.set()
         finally:
             self._poll_ended()
@@ -96,6 +108,36 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
     def _poll_ended(self) -> None:
         if self._commits_elsewhere is not None:
             self._commits_elsewhere.close()
+
+
+class LookPace:
+    """How long a follower waits before its next look: shorter while commits keep coming.
+
+    A look at SQLite's ``data_version`` is cheap but wakes a thread; how often it
+    happens is the lag of an event committed by another process. At rest a look
+    every ``idle_seconds`` (the first commit after a rest is seen within it); for
+    ``busy_for_seconds`` after a look found a commit, every ``busy_seconds``. With
+    a deliver process beside a writing server (``bench.delivery_lag --deliverer
+    process``, SQLite, 6 runs each, alternating), looks every 5 ms instead of 20
+    took the delivery lag's p50 from 21.6 to 14.1 ms and its p99 from 136 to 113 ms,
+    at the same closed-loop write ratio (0.70); a follower at rest still looks only
+    every 20 ms.
+    """
+
+    def __init__(
+        self, idle_seconds: float, busy_seconds: float, busy_for_seconds: float = 1.0
+    ) -> None:
+        self._idle_seconds = idle_seconds
+        self._busy_seconds = busy_seconds
+        self._busy_for_seconds = busy_for_seconds
+        self._busy_until = float("-inf")
+
+    def wait(self, now: float) -> float:
+        return self._busy_seconds if now < self._busy_until else self._idle_seconds
+
+    def looked(self, found_commits: bool, now: float) -> None:
+        if found_commits:
+            self._busy_until = now + self._busy_for_seconds
 
 
 class CommitsElsewhere:

@@ -24,6 +24,7 @@ from domain.values import ShipmentType
 from infrastructure.recorders import SQLiteShipmentRecorder
 from infrastructure.settings import Settings
 from infrastructure.shipment_service import WriteContext
+from infrastructure.sqlite_subscription import LookPace
 from tests.delivery.receivers import eventually
 
 # Fifteen looks of the follower (every 20 ms): each used to read the log.
@@ -87,3 +88,16 @@ def test_an_idle_follower_reads_no_log_and_a_commit_elsewhere_reaches_it(
     finally:
         subscription.stop()
         follower.join(timeout=10)
+
+
+def test_looks_come_faster_while_commits_keep_coming_and_slow_down_at_rest() -> None:
+    pace = LookPace(idle_seconds=0.02, busy_seconds=0.005, busy_for_seconds=1.0)
+    assert pace.wait(now=100.0) == 0.02
+    pace.looked(False, now=100.0)
+    assert pace.wait(now=100.02) == 0.02
+
+    pace.looked(True, now=100.02)
+    assert pace.wait(now=100.03) == 0.005
+    pace.looked(False, now=100.5)  # a look that found nothing keeps the pace a while
+    assert pace.wait(now=101.0) == 0.005
+    assert pace.wait(now=101.03) == 0.02
