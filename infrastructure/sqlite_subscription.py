@@ -119,7 +119,7 @@ class LookPace:
     ``busy_for_seconds`` after a look found a commit, every ``busy_seconds``. With
     a deliver process beside a writing server (``bench.delivery_lag --deliverer
     process``, SQLite, 6 runs each, alternating), looks every 5 ms instead of 20
-    took the delivery lag's p50 from 21.6 to 14.1 ms and its p99 from 136 to 113 ms,
+    took the delivery lag's p50 from 22.0 to 14.1 ms and its p99 from 136 to 113 ms,
     at the same closed-loop write ratio (0.70); a follower at rest still looks only
     every 20 ms.
     """
