@@ -262,8 +262,10 @@ class SubscriptionDelivery:
         headers = signature_headers(
             subscription.signing_secrets(now), identifier, int(now), message.body
         )
-        # The row's failures count tries at the event right after its position only.
-        failures = subscription.failures if self._position == subscription.position else 0
+        # The row's failures count tries at the event right after its position only:
+        # this one, when nothing is out before it and nothing was reached since.
+        right_after = follows is None and self._position == subscription.position
+        failures = subscription.failures if right_after else 0
         started = time.perf_counter()
         completion = await self._senders.send_ahead(
             subscription.url, message.body, headers, follows=follows
