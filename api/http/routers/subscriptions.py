@@ -85,6 +85,15 @@ def _wake_deliverer(request: Request) -> None:
     operation_id="createSubscription",
     status_code=201,
     summary="Subscribe a webhook or a NATS JetStream subject to the change feed",
+    description=(
+        "Every event after `after` is delivered at least once, in feed order. A webhook gets "
+        "a signed `POST` (Standard Webhooks: `webhook-id`, `webhook-timestamp`, "
+        "`webhook-signature`), one at a time. A `nats://` subject gets the same body and "
+        "headers on JetStream, with `Nats-Msg-Id` (the message id: the stream drops "
+        "duplicates) and, on messages published before the previous one was acknowledged, "
+        "`Nats-Expected-Last-Msg-Id` naming it, so the stream stores none before the one "
+        "before it."
+    ),
     response_model=None,
     responses={
         201: {
