@@ -6,8 +6,10 @@ while nothing happens. On PostgreSQL a change now sends a ``NOTIFY`` in its own
 transaction (delivered at commit, and only then), and each deliverer ``LISTEN``\\ s
 on one connection of its own; it still reads the subscriptions when a lease it
 saw runs out, and every ``UNSIGNALLED_SCAN_SECONDS`` in case a signal was lost
-(a dropped connection). SQLite has no such signal: its deliverers keep looking
-(a read of a local file).
+(a dropped connection). SQLite has no such signal between processes: each
+deliverer asks the file once a second whether any other connection committed
+(``PRAGMA data_version``, ``CommitWatcher``) and reads the subscriptions only
+then, so an idle one reads no table either.
 """
 
 from __future__ import annotations
@@ -15,14 +17,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.postgres import PostgresDatastore
+
+from infrastructure.sqlite_subscription import CommitsElsewhere
 
 _log = logging.getLogger("shipments.delivery")
 
 UNSIGNALLED_SCAN_SECONDS = 30.0
 RECONNECT_SECONDS = 1.0
+SQLITE_LOOK_SECONDS = 1.0  # the scan's old period: a change elsewhere is seen as soon as before
+
+
+class Listener(Protocol):
+    """Something that calls back on changes, from a thread of its own, until stopped."""
+
+    def stop(self) -> None: ...
 
 
 def channel_of(datastore: PostgresDatastore) -> str:
@@ -74,3 +85,42 @@ class ChangeListener:
                 if not self._stopping.is_set():
                     _log.warning("listening for subscription changes failed", exc_info=True)
                     self._stopping.wait(RECONNECT_SECONDS)
+
+
+class CommitWatcher:
+    """SQLite: calls ``on_change`` after any other connection, of any process, committed.
+
+    A commit of anything counts (appends too), so under writes the deliverer reads
+    the subscriptions once a ``SQLITE_LOOK_SECONDS``, as it did always; at rest it
+    reads nothing. Its own position commits count as well: one read more each.
+    """
+
+    def __init__(
+        self,
+        database: str,
+        on_change: Callable[[], None],
+        look_seconds: float = SQLITE_LOOK_SECONDS,
+    ) -> None:
+        self._commits = CommitsElsewhere(database)
+        self._on_change = on_change
+        self._look_seconds = look_seconds
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, name="subscription-commits", daemon=True
+        )
+
+    def start(self) -> CommitWatcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        try:
+            while not self._stopping.wait(self._look_seconds):
+                if self._commits.since_last_asked():
+                    self._on_change()
+        finally:
+            self._commits.close()

@@ -25,7 +25,12 @@ from uuid import UUID, uuid4
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from infrastructure.delivery.subscription_signals import ChangeListener, notify_changed
+from infrastructure.delivery.subscription_signals import (
+    ChangeListener,
+    CommitWatcher,
+    Listener,
+    notify_changed,
+)
 from infrastructure.delivery.subscriptions import (
     ROTATION_OVERLAP_SECONDS,
     DeliveryAttempt,
@@ -403,14 +408,17 @@ class SubscriptionStore:
 
     # -- signals ------------------------------------------------------------------------
 
-    def listen(self, on_change: Callable[[], None]) -> ChangeListener | None:
+    def listen(self, on_change: Callable[[], None]) -> Listener | None:
         """Call ``on_change`` when any process adds, changes, removes or releases one.
 
-        None on SQLite, which cannot signal: its deliverers keep looking instead.
+        On SQLite: when any other connection committed anything (``CommitWatcher``).
+        None in memory (one process, which wakes its deliverer itself): it keeps looking.
         """
-        if not isinstance(self._datastore, PostgresDatastore):
+        if isinstance(self._datastore, PostgresDatastore):
+            return ChangeListener(self._datastore, on_change).start()
+        if self._datastore.pool.is_sqlite_memory_mode:
             return None
-        return ChangeListener(self._datastore, on_change).start()
+        return CommitWatcher(self._datastore.pool.db_name, on_change).start()
 
     def _signal_change(self, cursor: Any) -> None:
         if isinstance(self._datastore, PostgresDatastore):
