@@ -39,8 +39,6 @@ class Sender(Protocol):
         """How many of a subscription's messages may be out at once (1: one at a time)."""
         ...
 
-    async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult: ...
-
     async def send_ahead(
         self, url: str, body: bytes, headers: dict[str, str], *, follows: str | None
     ) -> Completion:
@@ -61,12 +59,6 @@ class Senders:
     def __init__(self, by_scheme: dict[str, Sender]) -> None:
         self._by_scheme = by_scheme
 
-    async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
-        sender = self._by_scheme.get(scheme_of(url))
-        if sender is None:
-            return _no_sender(url)
-        return await sender.send(url, body, headers)
-
     def window(self, url: str) -> int:
         sender = self._by_scheme.get(scheme_of(url))
         return 1 if sender is None else sender.window(url)
@@ -76,16 +68,12 @@ class Senders:
     ) -> Completion:
         sender = self._by_scheme.get(scheme_of(url))
         if sender is None:
-            return answered(_no_sender(url))
+            return answered(SendResult(None, f"no sender for {scheme_of(url)!r} URLs"))
         return await sender.send_ahead(url, body, headers, follows=follows)
 
     async def close(self) -> None:
         for sender in {id(sender): sender for sender in self._by_scheme.values()}.values():
             await sender.close()
-
-
-def _no_sender(url: str) -> SendResult:
-    return SendResult(None, f"no sender for {scheme_of(url)!r} URLs")
 
 
 def answered(result: SendResult) -> Completion:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 
@@ -30,10 +30,24 @@ RECONNECT_SECONDS = 1.0
 SQLITE_LOOK_SECONDS = 1.0  # the scan's old period: a change elsewhere is seen as soon as before
 
 
-class Listener(Protocol):
-    """Something that calls back on changes, from a thread of its own, until stopped."""
+class Listener:
+    """Calls ``on_change`` from a thread of its own (``_run``) until stopped."""
 
-    def stop(self) -> None: ...
+    def __init__(self, on_change: Callable[[], None], name: str) -> None:
+        self._on_change = on_change
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        raise NotImplementedError
 
 
 def channel_of(datastore: PostgresDatastore) -> str:
@@ -46,26 +60,14 @@ def notify_changed(cursor: Any, datastore: PostgresDatastore) -> None:
     cursor.execute("SELECT pg_notify(%s, '')", (channel_of(datastore),))
 
 
-class ChangeListener:
-    """Calls ``on_change`` from a thread of its own whenever a change is signalled."""
+class ChangeListener(Listener):
+    """PostgreSQL: calls ``on_change`` whenever a change is signalled (``LISTEN``)."""
 
     def __init__(self, datastore: PostgresDatastore, on_change: Callable[[], None]) -> None:
+        super().__init__(on_change, "subscription-signals")
         self._datastore = datastore
-        self._on_change = on_change
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._listen, name="subscription-signals", daemon=True
-        )
 
-    def start(self) -> ChangeListener:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
-
-    def _listen(self) -> None:
+    def _run(self) -> None:
         channel = channel_of(self._datastore)
         while not self._stopping.is_set():
             try:
@@ -87,7 +89,7 @@ class ChangeListener:
                     self._stopping.wait(RECONNECT_SECONDS)
 
 
-class CommitWatcher:
+class CommitWatcher(Listener):
     """SQLite: calls ``on_change`` after any other connection, of any process, committed.
 
     A commit of anything counts (appends too), so under writes the deliverer reads
@@ -101,23 +103,11 @@ class CommitWatcher:
         on_change: Callable[[], None],
         look_seconds: float = SQLITE_LOOK_SECONDS,
     ) -> None:
+        super().__init__(on_change, "subscription-commits")
         self._commits = CommitsElsewhere(database)
-        self._on_change = on_change
         self._look_seconds = look_seconds
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._watch, name="subscription-commits", daemon=True
-        )
 
-    def start(self) -> CommitWatcher:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
-
-    def _watch(self) -> None:
+    def _run(self) -> None:
         try:
             while not self._stopping.wait(self._look_seconds):
                 if self._commits.since_last_asked():

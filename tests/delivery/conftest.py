@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
+from api.wiring import Services, build_services
 from infrastructure.settings import Settings
 from tests.delivery.receivers import Receiver
 
@@ -25,6 +26,16 @@ def settings(database_url: str) -> Settings:
         webhook_timeout=5.0,
         webhook_lease_seconds=5.0,
     )
+
+
+@pytest.fixture
+def services(database_url: str) -> Iterator[Services]:
+    """The store's services alone: subscriptions and their attempts, no app, no deliverer."""
+    built = build_services(Settings(database_url=database_url, webhook_allow_private=True))
+    try:
+        yield built
+    finally:
+        built.close()
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ the subscription and its attempts are in a real store; no receiver, no clock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from functools import partial
 
 import pytest
 
-from api.wiring import Services, build_services
+from api.wiring import Services
 from infrastructure.delivery.messages import Message, message_id
 from infrastructure.delivery.retry_schedule import RetrySchedule
 from infrastructure.delivery.sending import Completion, Senders, SendResult
@@ -22,21 +21,11 @@ from infrastructure.delivery.subscriptions import (
     Subscription,
     SubscriptionStatus,
 )
-from infrastructure.settings import Settings
 
 pytestmark = pytest.mark.store
 
 URL = "nats://127.0.0.1:9/scripted"
 OWNER = "this-test"
-
-
-@pytest.fixture
-def services(database_url: str) -> Iterator[Services]:
-    built = build_services(Settings(database_url=database_url, webhook_allow_private=True))
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 class ScriptedSender:
@@ -49,9 +38,6 @@ class ScriptedSender:
 
     def window(self, url: str) -> int:
         return self._window
-
-    async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
-        raise AssertionError("a delivery sends through send_ahead")
 
     async def send_ahead(
         self, url: str, body: bytes, headers: dict[str, str], *, follows: str | None

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
 
-from api.wiring import Services, build_services
+from api.wiring import Services
 from infrastructure.delivery.subscription_store import KEPT_ATTEMPTS
 from infrastructure.delivery.subscriptions import DeliveryAttempt
-from infrastructure.settings import Settings
 
 pytestmark = pytest.mark.store
-
-
-@pytest.fixture
-def services(database_url: str) -> Iterator[Services]:
-    built = build_services(Settings(database_url=database_url, webhook_allow_private=True))
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def delivered(subscription_id: UUID, position: int) -> DeliveryAttempt:
