@@ -49,6 +49,18 @@ from pydantic import SecretStr
 from api.subscription_deliverer import start_deliverer
 from api.wiring import Services, build_services
 from bench import delivery_serve
+from bench.cpu_shares import (
+    THIS_PROCESS,
+    Party,
+    Shares,
+    mark_shares,
+    median_shares,
+    named,
+    postgres_serving,
+    shares_between,
+    shares_text,
+    these,
+)
 from bench.delivery_arrivals import LagFigures, judge
 from bench.delivery_process import DelivererProcesses, delivering_processes
 from bench.paced_writers import run_paced
@@ -92,9 +104,13 @@ def serving(
     separate: bool,
     niceness: int = 0,
     split_schemes: bool = False,
+    after: int | None = None,
 ) -> Iterator[Service]:
     """The service on a fresh store with ``subscriptions`` webhooks (+ JetStream), delivering
-    from this process or (``separate``) from a deliverer process of its own (``niceness``)."""
+    from this process or (``separate``) from a deliverer process of its own (``niceness``).
+
+    ``after``: the subscriptions' start position (None: the feed's head, as by default).
+    """
     settings = Settings(
         database_url=url,
         webhook_allow_private=True,  # the receivers are on loopback
@@ -108,11 +124,12 @@ def serving(
         paths, secrets = [], {}
         for n in range(subscriptions):
             paths.append(f"/{tag}/hook/{n}")
-            secrets[paths[-1]] = [services.subscriptions.add(receiver.base + paths[-1]).secret]
+            made = services.subscriptions.add(receiver.base + paths[-1], after=after)
+            secrets[paths[-1]] = [made.secret]
         if subscriptions and receiver.subject_prefix is not None:
             paths.append(f"/{tag}/nats")
             nats_url = f"{NATS_URL}/{receiver.subject_prefix}.{tag}"
-            secrets[paths[-1]] = [services.subscriptions.add(nats_url).secret]
+            secrets[paths[-1]] = [services.subscriptions.add(nats_url, after=after).secret]
         receiver.call("POST", "secrets", body=secrets)
         if separate:
             by_scheme: dict[frozenset[str] | None, int] = {None: len(paths)}
@@ -194,6 +211,7 @@ def lag_run(
             servers=arguments.servers,
             workers=arguments.workers,
             seed=seed,
+            traffic=traffic_of(arguments),
         )
         cpu = served.cpu
         return LagRun(
@@ -224,6 +242,16 @@ def lag_run(
     return LagRun(written, figures, cpu_seconds * 1000 / max(1, written))
 
 
+@dataclass(frozen=True)
+class Phase:
+    """One closed-loop phase: writes and deliveries per second, and whose the cores were."""
+
+    writes_per_s: float
+    deliveries_per_s: float
+    shares: Shares
+    service_ms_per_write: float  # the service's parties' CPU (SERVICE_PARTIES)
+
+
 def throughput(
     url: str,
     receiver: Receiver,
@@ -232,11 +260,11 @@ def throughput(
     subscriptions: int,
     directory: Path,
     seed: int,
-) -> tuple[float, float]:
-    """Writes and deliveries per second of closed-loop writers while ``subscriptions`` run."""
+) -> Phase:
+    """Closed-loop writers for ``--throughput-seconds`` while ``subscriptions`` run."""
     seconds = arguments.throughput_seconds
     if arguments.deliverer == "serve":
-        writes, deliveries, errors = delivery_serve.throughput(
+        writes, delivered, shares = delivery_serve.throughput(
             url,
             receiver,
             tag,
@@ -247,10 +275,18 @@ def throughput(
             servers=arguments.servers,
             workers=arguments.workers,
             seed=seed,
+            traffic=traffic_of(arguments),
         )
-        if errors:
-            print(f"{tag}: {errors} WRITE ERRORS in the closed-loop phase", flush=True)
-        return writes, deliveries
+        if writes.errors:
+            print(f"{tag}: {writes.errors} WRITE ERRORS in the closed-loop phase", flush=True)
+        if writes.conflicts:
+            print(f"{tag}: {writes.conflicts} answers 412 in the closed-loop phase", flush=True)
+        return Phase(
+            writes.accepted / seconds,
+            delivered / seconds,
+            shares,
+            shares.cpu_ms_per(writes.accepted, delivery_serve.SERVICE_PARTIES),
+        )
     separate = arguments.deliverer == "process" and subscriptions > 0
     with serving(
         url,
@@ -261,11 +297,40 @@ def throughput(
         niceness=arguments.nice,
         split_schemes=arguments.split_schemes,
     ) as service:
-        started = receiver.call("GET", "count", f"/{tag}/")
+        parties = process_parties(service, receiver, postgres=url.startswith("postgresql"))
+        started, delivered_before = mark_shares(parties), receiver.call("GET", "count", f"/{tag}/")
         written = write_for(service.services, seconds, None, arguments.writers)
-        delivered = receiver.call("GET", "count", f"/{tag}/") - started
+        delivered = receiver.call("GET", "count", f"/{tag}/") - delivered_before
+        shares = shares_between(started, mark_shares(parties))
     receiver.call("POST", "take", f"/{tag}/")  # what was delivered is not judged here
-    return written / seconds, delivered / seconds
+    return Phase(
+        written / seconds,
+        delivered / seconds,
+        shares,
+        shares.cpu_ms_per(written, SERVICE_PARTIES),
+    )
+
+
+SERVICE_PARTIES = ("service", "delivery process", "PostgreSQL")  # the service's own CPU
+
+
+def process_parties(service: Service, receiver: Receiver, *, postgres: bool) -> list[Party]:
+    """Whose a process is in the in-process modes: this process is the service and its
+    writers; the delivery process(es), PostgreSQL serving them, the receiver, NATS."""
+    parties: list[Party] = [
+        ("service", these([THIS_PROCESS])),
+        ("delivery process", these([] if service.child is None else service.child.pids)),
+    ]
+    if postgres:
+        parties.append(("PostgreSQL", postgres_serving([THIS_PROCESS])))
+    parties.append(("receiver", these([receiver.pid])))
+    parties.append(("NATS server", named("nats-server")))
+    return parties
+
+
+def traffic_of(arguments: argparse.Namespace) -> delivery_serve.Traffic:
+    """The serve mode's writers, as the options ask."""
+    return delivery_serve.Traffic(arguments.writes == "rmw", arguments.hot_set)
 
 
 def cpu_text(
@@ -294,6 +359,8 @@ def run_store(
     label = "servers'" if arguments.deliverer == "serve" else "service"
     lags: list[LagRun] = []
     ratios: list[float] = []
+    withouts: list[Phase] = []
+    withs: list[Phase] = []
     for run in range(1, arguments.runs + 1):
         seed = arguments.seed + 1000 * run
         with fresh_store(kind, directory, "delivery") as url:
@@ -312,20 +379,26 @@ def run_store(
         )
         if arguments.throughput_seconds <= 0:
             continue
-        rates = {}
+        phases = {}
         order = (0, arguments.subscriptions) if run % 2 else (arguments.subscriptions, 0)
         for subscriptions in order:
             with fresh_store(kind, directory, "delivery") as url:
                 tag = f"r{run}-tp{subscriptions}"
-                rates[subscriptions] = throughput(
+                phases[subscriptions] = throughput(
                     url, receiver, tag, arguments, subscriptions, directory, seed
                 )
-        without, (with_subscriptions, deliveries) = rates[0][0], rates[arguments.subscriptions]
-        ratios.append(with_subscriptions / without)
+        without, with_them = phases[0], phases[arguments.subscriptions]
+        ratios.append(with_them.writes_per_s / without.writes_per_s)
+        withouts.append(without)
+        withs.append(with_them)
         print(
-            f"[{kind}] run {run}: closed-loop writes {without:.0f}/s without subscriptions, "
-            f"{with_subscriptions:.0f}/s with ({deliveries:.0f} deliveries/s): "
-            f"ratio {ratios[-1]:.2f}",
+            f"[{kind}] run {run}: closed-loop writes {without.writes_per_s:.0f}/s without "
+            f"subscriptions, {with_them.writes_per_s:.0f}/s with "
+            f"({with_them.deliveries_per_s:.0f} deliveries/s): ratio {ratios[-1]:.2f}; "
+            f"the service's CPU per write {without.service_ms_per_write:.2f} ms without, "
+            f"{with_them.service_ms_per_write:.2f} ms with\n"
+            f"    cores without: {shares_text(without.shares)}\n"
+            f"    cores with:    {shares_text(with_them.shares)}",
             flush=True,
         )
     complete = sum(lag.figures.complete for lag in lags)
@@ -347,6 +420,16 @@ def run_store(
         + (f"; throughput ratio {statistics.median(ratios):.2f}" if ratios else ""),
         flush=True,
     )
+    if withs:
+        without_ms = statistics.median(phase.service_ms_per_write for phase in withouts)
+        with_ms = statistics.median(phase.service_ms_per_write for phase in withs)
+        print(
+            f"[{kind}] closed-loop medians: the service's CPU per write {without_ms:.2f} ms "
+            f"without, {with_ms:.2f} ms with\n"
+            f"    cores without: {shares_text(median_shares([p.shares for p in withouts]))}\n"
+            f"    cores with:    {shares_text(median_shares([p.shares for p in withs]))}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -396,6 +479,19 @@ def main() -> None:
         "--seed", type=int, default=1, help="with --deliverer serve: the writers' base seed"
     )
     parser.add_argument(
+        "--writes",
+        choices=["patch", "rmw"],
+        default="patch",
+        help="with --deliverer serve: blind patches (If-Match: *) or read-modify-write loops "
+        "that read again and retry on 412",
+    )
+    parser.add_argument(
+        "--hot-set",
+        type=int,
+        default=delivery_serve.HOT_SET,
+        help="with --deliverer serve: patches go to the latest this many shipments created",
+    )
+    parser.add_argument(
         "--nats",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -407,8 +503,7 @@ def main() -> None:
         print(
             f"deliverer: {arguments.servers} x shipments serve --workers {arguments.workers}, "
             "each delivering from its child (shipments deliver --nice 10); "
-            f"{arguments.writers} HTTP writer threads, 1 create per 4 patches "
-            f"(If-Match: *) on the latest {delivery_serve.HOT_SET} shipments",
+            f"{arguments.writers} HTTP writer threads, {traffic_of(arguments).describe()}",
             flush=True,
         )
     with tempfile.TemporaryDirectory() as directory, receiver_process(nats) as receiver:

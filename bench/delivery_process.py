@@ -54,10 +54,11 @@ def _deliver(
 
 
 class DelivererProcess:
-    """The child's CPU seconds, on request."""
+    """The child's process id, and its CPU seconds on request."""
 
-    def __init__(self, pipe: Connection) -> None:
+    def __init__(self, pipe: Connection, pid: int) -> None:
         self._pipe = pipe
+        self.pid = pid
 
     def cpu_seconds(self) -> float:
         self._pipe.send("mark")
@@ -70,6 +71,10 @@ class DelivererProcesses:
 
     def __init__(self, processes: list[DelivererProcess]) -> None:
         self._processes = processes
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self._processes]
 
     def cpu_seconds(self) -> float:
         return sum(process.cpu_seconds() for process in self._processes)
@@ -110,7 +115,7 @@ def delivering_process(
     try:
         if not ours.poll(60) or ours.recv() != "ready":
             raise RuntimeError("the deliverer process did not start")
-        yield DelivererProcess(ours)
+        yield DelivererProcess(ours, process.pid or 0)
     finally:
         if process.is_alive():
             ours.send("stop")

@@ -8,8 +8,12 @@ two servers' children). The subscriptions are made over HTTP (``POST
 /v1/subscriptions`` from position 0), and so are the writes: ``--writers``
 threads, each with its own keep-alive ``http.client`` connection, its own seed and its
 server (thread i writes to server i mod ``--servers``), one create
-(``bench.seeding``'s body) per four merge patches with ``If-Match: *`` on the
-hot set (the latest ``HOT_SET`` shipments created), each patch a real change.
+(``bench.seeding``'s body) per four merge patches on the hot set (the latest
+``--hot-set`` shipments created), each patch a real change. The patches are
+blind (``If-Match: *``, ``--writes patch``) or read-modify-write loops
+(``--writes rmw``): GET the shipment, PATCH its weight plus one with the tag
+read, and on 412 (another writer got there first) read it again and retry; the
+412s are counted.
 
 Before the window, the hot set is created and its deliveries awaited and set
 aside: every subscription is then leased and delivering. The window's CPU is
@@ -34,6 +38,17 @@ import httpx
 import orjson
 
 from bench.cpu_cost import CpuSnapshot, cost_between, take_snapshot
+from bench.cpu_shares import (
+    THIS_PROCESS,
+    Party,
+    Shares,
+    mark_shares,
+    named,
+    postgres_serving,
+    shares_between,
+    these,
+    trees,
+)
 from bench.delivery_arrivals import LagFigures, judge
 from bench.paced_writers import run_paced
 from bench.proc_stat import CLOCK_TICKS_PER_S, PROC, ProcessTimes, descendants, read_processes
@@ -42,7 +57,8 @@ from bench.seeding import NEW_SHIPMENT, seed_shipments
 from bench.servers import RunningServer, running_deployment
 
 CREATE_SHARE = 0.2  # one create per four patches
-HOT_SET = 100  # patches go to the latest this many shipments created
+HOT_SET = 100  # patches go to the latest this many shipments created (by default)
+MAX_RETRIES = 50  # a read-modify-write loop gives up (an error) after this many 412s
 SERVER_ENV = {
     "SHIPMENTS_WEBHOOK_ALLOW_PRIVATE": "true",  # the receivers are on loopback
     "SHIPMENTS_PROJECTION_RUNNER": "false",  # as the in-process modes: delivery, not views
@@ -128,8 +144,13 @@ class Writes:
 
     accepted: int = 0
     errors: int = 0
+    conflicts: int = 0  # 412s a read-modify-write loop met (and retried)
     first_error: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def conflicted(self) -> None:
+        with self.lock:
+            self.conflicts += 1
 
     def failed(self, what: str) -> None:
         with self.lock:
@@ -164,12 +185,29 @@ class KeptAlive:
         self._connection.close()
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """What the writers send: blind patches or read-modify-write loops, on how hot a set."""
+
+    read_modify_write: bool = False
+    hot_set: int = HOT_SET
+
+    def describe(self) -> str:
+        patches = (
+            "read-modify-write patches (GET, PATCH with its ETag, again on 412)"
+            if self.read_modify_write
+            else "patches (If-Match: *)"
+        )
+        return f"1 create per 4 {patches} on the latest {self.hot_set} shipments"
+
+
 def write_over_http(
     deployment: Deployment,
     seconds: float,
     rate: float | None,
     writers: int,
     seed: int,
+    traffic: Traffic,
 ) -> Writes:
     """Creates and patches for ``seconds`` at ``rate`` per second in all (None: flat out)."""
     writes = Writes()
@@ -188,14 +226,15 @@ def write_over_http(
                         if status == 201:
                             hot.append(orjson.loads(answer)["id"])
                     else:
-                        body = {
-                            "weightLbs": sent % 100_000 + 1,  # never the value it had
-                            "customerRemarks": f"bench w{index} n{sent}",
-                        }
-                        target = chance.choice(hot[-HOT_SET:])
-                        status, answer = client.send(
-                            "PATCH", f"/v1/shipments/{target}", orjson.dumps(body), PATCH_HEADERS
-                        )
+                        path = f"/v1/shipments/{chance.choice(hot[-traffic.hot_set :])}"
+                        remarks = f"bench w{index} n{sent}"
+                        if traffic.read_modify_write:
+                            status, answer = read_modify_write(client, path, remarks, writes)
+                        else:
+                            body = {"weightLbs": sent % 100_000 + 1, "customerRemarks": remarks}
+                            status, answer = client.send(
+                                "PATCH", path, orjson.dumps(body), PATCH_HEADERS
+                            )
                 except (OSError, http.client.HTTPException) as error:
                     writes.failed(repr(error))
                     client.reconnect()
@@ -209,6 +248,25 @@ def write_over_http(
 
     writes.accepted = run_paced(writers, seconds, rate, writes_of)
     return writes
+
+
+def read_modify_write(
+    client: KeptAlive, path: str, remarks: str, writes: Writes
+) -> tuple[int, bytes]:
+    """GET the shipment, PATCH its weight plus one with the tag read; on 412 read it again."""
+    for _ in range(MAX_RETRIES):
+        status, answer = client.send("GET", path, b"", {})
+        if status != 200:
+            return status, answer
+        current = orjson.loads(answer)
+        weight = (current.get("weightLbs") or 0) % 100_000 + 1  # read, then modified
+        body = {"weightLbs": weight, "customerRemarks": remarks}
+        headers = {"Content-Type": "application/merge-patch+json", "If-Match": current["eTag"]}
+        status, answer = client.send("PATCH", path, orjson.dumps(body), headers)
+        if status != 412:
+            return status, answer
+        writes.conflicted()
+    return status, answer
 
 
 def delivery_children(
@@ -316,6 +374,7 @@ def lag_run(
     servers: int,
     workers: int,
     seed: int,
+    traffic: Traffic,
 ) -> ServeLag:
     """Writes at the rate, then until every delivery arrived: lag, completeness, CPU."""
     postgres = url.startswith("postgresql")
@@ -323,7 +382,7 @@ def lag_run(
         url, receiver, tag, subscriptions, log_dir, servers=servers, workers=workers
     ) as deployed:
         started = mark(deployed.pids, receiver.pid)
-        writes = write_over_http(deployed, seconds, rate, writers, seed)
+        writes = write_over_http(deployed, seconds, rate, writers, seed, traffic)
         receiver.wait_for(f"/{tag}/", writes.accepted * len(deployed.paths), DRAIN_SECONDS)
         ended = mark(deployed.pids, receiver.pid)
         positions = feed_positions(deployed.bases[0], deployed.head)
@@ -332,6 +391,8 @@ def lag_run(
     notes = []
     if writes.errors:
         notes.append(f"WRITE ERRORS: {writes.errors} (first: {writes.first_error})")
+    if traffic.read_modify_write:
+        notes.append(f"{writes.conflicts} answers 412, read again and retried")
     if len(positions) != writes.accepted:
         notes.append(f"FEED HAS {len(positions)} EVENTS FOR {writes.accepted} ACCEPTED WRITES")
     if cpu.children_changed or len(started.delivery_ticks) != servers:
@@ -353,13 +414,34 @@ def throughput(
     servers: int,
     workers: int,
     seed: int,
-) -> tuple[float, float, int]:
-    """Writes/s and deliveries/s of flat-out writers while ``subscriptions`` run; errors."""
+    traffic: Traffic,
+) -> tuple[Writes, int, Shares]:
+    """Flat-out writers while ``subscriptions`` run: their writes, the deliveries, the cores."""
     with deployment(
         url, receiver, tag, subscriptions, log_dir, servers=servers, workers=workers
     ) as deployed:
-        started = receiver.call("GET", "count", f"/{tag}/")
-        writes = write_over_http(deployed, seconds, None, writers, seed)
-        delivered = receiver.call("GET", "count", f"/{tag}/") - started
+        parties = serve_parties(deployed.pids, receiver.pid, postgres=url.startswith("postgresql"))
+        started, delivered_before = mark_shares(parties), receiver.call("GET", "count", f"/{tag}/")
+        writes = write_over_http(deployed, seconds, None, writers, seed, traffic)
+        delivered = receiver.call("GET", "count", f"/{tag}/") - delivered_before
+        shares = shares_between(started, mark_shares(parties))
     receiver.call("POST", "take", f"/{tag}/")  # what was delivered is not judged here
-    return writes.accepted / seconds, delivered / seconds, writes.errors
+    return writes, delivered, shares
+
+
+SERVICE_PARTIES = ("servers", "delivery children", "PostgreSQL")  # the service's own CPU
+
+
+def serve_parties(server_pids: Sequence[int], receiver_pid: int, *, postgres: bool) -> list[Party]:
+    """Whose a process is in serve mode: the delivery children first, then the rest of the
+    servers' trees, PostgreSQL's processes serving them, the receiver, NATS, the writers."""
+    parties: list[Party] = [
+        ("delivery children", lambda found, proc: delivery_children(found, server_pids, proc)),
+        ("servers", trees(server_pids)),
+    ]
+    if postgres:
+        parties.append(("PostgreSQL", postgres_serving(server_pids)))
+    parties.append(("receiver", these([receiver_pid])))
+    parties.append(("NATS server", named("nats-server")))
+    parties.append(("HTTP writers", these([THIS_PROCESS])))
+    return parties
