@@ -9,6 +9,14 @@ A body is rendered once per position and kept for a while: ten subscriptions
 receiving one event cost one rendering, not ten. The representations around an
 event come from folding the feed in memory (``StepFold``), not from reading the
 stream back for each event.
+
+Subscriptions behind the follower's memory (catching up after an outage, or
+rewound) read the feed from the store. Each page read is a run of consecutive
+feed positions, and the reading is gap-safe (nothing can later commit between
+two of them), so which message follows which is a fact that stays true: it is
+kept beside the bodies (``_following``), and the next subscriptions over the
+same stretch walk it from memory instead of each reading and decoding the same
+page again. Ten webhooks replaying 10,000 events read them once, not ten times.
 """
 
 from __future__ import annotations
@@ -129,23 +137,34 @@ class FeedMessages:
         self._fold = StepFold(self._reader)
         self._follower = follower
         self._bodies: OrderedDict[int, Message] = OrderedDict()
+        # The message after a position (its key), as a page read showed it: a walk
+        # along it answers ``after`` from memory. Bounded as the bodies are.
+        self._following: OrderedDict[int, Message] = OrderedDict()
         self._lock = threading.Lock()
         self._erasures_seen = 0
 
     def after(self, position: int, limit: int) -> list[Message]:
         follower = self._follower
         if follower is None:
-            return self._messages(self._feed.read(position, limit).entries)
+            # Nothing tells this source of an erasure: keep nothing from one call to the next.
+            fold = StepFold(self._reader)
+            return [rendered(entry, fold) for entry in self._feed.read(position, limit).entries]
         erasures = follower.erasures_seen
+        with self._lock:
+            self._current(follower)
+            walked = self._walk(position, limit)
+        if walked:
+            return walked
         entries = follower.entries_after(position, limit)
-        if entries is None:
-            return self._messages(self._feed.read(position, limit).entries)
-        messages = self._messages(entries)
-        if follower.erasures_seen != erasures:
-            # An erasure was seen while these were taken from memory: they may have
-            # been decoded while its key existed. The store has the erased values gone.
-            return self._messages(self._feed.read(position, limit).entries)
-        return messages
+        while True:
+            if entries is None:
+                entries = self._feed.read(position, limit).entries
+            messages = self._kept(entries, position, erasures, follower)
+            if messages is not None:
+                return messages
+            # An erasure was seen since these were read: they may have been decoded
+            # while its key existed. Read again; the store has the values gone.
+            erasures, entries = follower.erasures_seen, None
 
     def rendered_after(self, position: int, limit: int) -> list[Message] | None:
         """What ``after`` answers, when it is all rendered already (None: call ``after``).
@@ -161,6 +180,8 @@ class FeedMessages:
             if follower.erasures_seen != self._erasures_seen:
                 return None
             entries = follower.entries_after(position, limit)
+            if entries is None:
+                return self._walk(position, limit) or None  # behind the follower's memory
             if not entries:
                 return None
             messages = []
@@ -183,22 +204,45 @@ class FeedMessages:
         await asyncio.sleep(min(timeout, POLL_SECONDS))
         return False
 
-    def _messages(self, entries: list[FeedEntry]) -> list[Message]:
-        if self._follower is None:
-            # Nothing tells this source of an erasure: keep nothing from one call to the next.
-            fold = StepFold(self._reader)
-            return [rendered(entry, fold) for entry in entries]
+    def _kept(
+        self, entries: list[FeedEntry], position: int, erasures: int, follower: LogFollower
+    ) -> list[Message] | None:
+        """The messages of ``entries`` (the feed's next after ``position``), rendered and
+        kept; None when an erasure was seen since ``erasures``, before they were read."""
         # Rendered under the lock: the subscriptions asking for one new event at once
         # would otherwise each render it (rendering holds the GIL: nothing is lost),
         # and the fold's states move on with each event.
         with self._lock:
-            erasures = 0 if self._follower is None else self._follower.erasures_seen
-            if erasures != self._erasures_seen:
-                # An erasure committed (perhaps by another process) since these were
-                # rendered: a subscription still behind it must not get the old values.
-                self._forget()
-                self._erasures_seen = erasures
-            return [self._message(entry) for entry in entries]
+            self._current(follower)
+            if self._erasures_seen != erasures:
+                return None
+            messages = []
+            for entry in entries:
+                message = self._message(entry)  # an erasure forgets all kept before it
+                messages.append(message)
+                self._following[position] = message
+                self._following.move_to_end(position)
+                position = message.position
+            while len(self._following) > KEPT_BODIES:
+                self._following.popitem(last=False)
+            return messages
+
+    def _current(self, follower: LogFollower) -> None:
+        """Forget what was kept if an erasure committed since (perhaps by another
+        process): a subscription still behind it must not get the old values.
+        Called under the lock."""
+        erasures = follower.erasures_seen
+        if erasures != self._erasures_seen:
+            self._forget()
+            self._erasures_seen = erasures
+
+    def _walk(self, position: int, limit: int) -> list[Message]:
+        """Up to ``limit`` messages after ``position`` along what pages showed (under the lock)."""
+        messages: list[Message] = []
+        while len(messages) < limit and (message := self._following.get(position)) is not None:
+            messages.append(message)
+            position = message.position
+        return messages
 
     def _message(self, entry: FeedEntry) -> Message:
         kept = self._bodies.get(entry.position)
@@ -216,4 +260,5 @@ class FeedMessages:
 
     def _forget(self) -> None:
         self._bodies.clear()
+        self._following.clear()
         self._fold.forget()
