@@ -28,7 +28,14 @@ Each run has three phases:
   PostgreSQL's processes serving them, the receiver and the HTTP writers).
 - throughput without and with the subscriptions (order alternating by run):
   closed-loop writers as fast as they go for ``--throughput-seconds``, writes/s,
-  and the ratio with / without.
+  and the ratio with / without; for each phase, whose the cores were (the
+  service, its delivery process(es), PostgreSQL serving them, the receiver, the
+  NATS server, the writers, the idle share: ``bench.cpu_shares``) and the
+  service's CPU per write. The writers lose what the others take.
+
+In serve mode the writers send blind patches (``If-Match: *``) by default, or
+with ``--writes rmw`` read-modify-write loops that read again and retry on 412
+(``bench.delivery_serve``), on the latest ``--hot-set`` shipments.
 
 Then the medians over runs. It prints figures and never passes or fails.
 """
@@ -328,6 +335,15 @@ def process_parties(service: Service, receiver: Receiver, *, postgres: bool) -> 
     return parties
 
 
+def delivered_share(phase: Phase, paths: int) -> float:
+    """Deliveries over the messages the phase's writes made (one per write and subscription).
+
+    Below 1 the delivery fell behind, which closed-loop writers make it do; far below
+    (a tenth) it hardly delivered, and the ratio beside it measures nothing.
+    """
+    return phase.deliveries_per_s / max(1e-9, phase.writes_per_s * paths)
+
+
 def traffic_of(arguments: argparse.Namespace) -> delivery_serve.Traffic:
     """The serve mode's writers, as the options ask."""
     return delivery_serve.Traffic(arguments.writes == "rmw", arguments.hot_set)
@@ -356,6 +372,7 @@ def run_store(
     subscribed = f"{arguments.subscriptions} webhook" + (
         " + 1 JetStream" if receiver.subject_prefix else ""
     )
+    paths = arguments.subscriptions + (1 if receiver.subject_prefix else 0)
     label = "servers'" if arguments.deliverer == "serve" else "service"
     lags: list[LagRun] = []
     ratios: list[float] = []
@@ -394,7 +411,9 @@ def run_store(
         print(
             f"[{kind}] run {run}: closed-loop writes {without.writes_per_s:.0f}/s without "
             f"subscriptions, {with_them.writes_per_s:.0f}/s with "
-            f"({with_them.deliveries_per_s:.0f} deliveries/s): ratio {ratios[-1]:.2f}; "
+            f"({with_them.deliveries_per_s:.0f} deliveries/s, "
+            f"{delivered_share(with_them, paths):.0%} of the writes' messages): "
+            f"ratio {ratios[-1]:.2f}; "
             f"the service's CPU per write {without.service_ms_per_write:.2f} ms without, "
             f"{with_them.service_ms_per_write:.2f} ms with\n"
             f"    cores without: {shares_text(without.shares)}\n"
