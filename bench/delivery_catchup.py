@@ -47,7 +47,13 @@ from bench.cpu_shares import (
 )
 from bench.delivery_arrivals import judge
 from bench.delivery_lag import feed_positions, serving
-from bench.receiver_control import DRAIN_SECONDS, Receiver, nats_reachable, receiver_process
+from bench.receiver_control import (
+    DRAIN_SECONDS,
+    Receiver,
+    add_nats_option,
+    receiver_process,
+    wants_nats,
+)
 from bench.servers import bench_master_key
 from bench.stores import fresh_store, postgres_problem
 from domain.details import ShipmentDetails
@@ -162,14 +168,9 @@ def main() -> None:
     parser.add_argument(
         "--nice", type=int, default=10, help="the delivery process's niceness (as serve's child)"
     )
-    parser.add_argument(
-        "--nats",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="one JetStream subscription more (default: when NATS answers on 127.0.0.1:4222)",
-    )
+    add_nats_option(parser)
     arguments = parser.parse_args()
-    nats = nats_reachable() if arguments.nats is None else arguments.nats
+    nats = wants_nats(arguments)
     with tempfile.TemporaryDirectory() as directory, receiver_process(nats) as receiver:
         for kind in arguments.stores:
             if kind == "postgres" and (problem := postgres_problem()) is not None:

@@ -75,8 +75,9 @@ from bench.receiver_control import (
     DRAIN_SECONDS,
     NATS_URL,
     Receiver,
-    nats_reachable,
+    add_nats_option,
     receiver_process,
+    wants_nats,
 )
 from bench.servers import bench_master_key
 from bench.stores import fresh_store, postgres_problem
@@ -510,14 +511,9 @@ def main() -> None:
         default=delivery_serve.HOT_SET,
         help="with --deliverer serve: patches go to the latest this many shipments created",
     )
-    parser.add_argument(
-        "--nats",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="one JetStream subscription more (default: when NATS answers on 127.0.0.1:4222)",
-    )
+    add_nats_option(parser)
     arguments = parser.parse_args()
-    nats = nats_reachable() if arguments.nats is None else arguments.nats
+    nats = wants_nats(arguments)
     if arguments.deliverer == "serve":
         print(
             f"deliverer: {arguments.servers} x shipments serve --workers {arguments.workers}, "

@@ -8,6 +8,7 @@ drivers of ``bench.delivery_lag`` (the service in the bench's process, and real
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import socket
@@ -70,6 +71,21 @@ def receiver_process(nats: bool) -> Iterator[Receiver]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def add_nats_option(parser: argparse.ArgumentParser) -> None:
+    """``--nats`` / ``--no-nats``: one JetStream subscription more (default: when NATS answers)."""
+    parser.add_argument(
+        "--nats",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one JetStream subscription more (default: when NATS answers on 127.0.0.1:4222)",
+    )
+
+
+def wants_nats(arguments: argparse.Namespace) -> bool:
+    """What ``--nats`` asked, or whether NATS answers when it asked nothing."""
+    return nats_reachable() if arguments.nats is None else bool(arguments.nats)
 
 
 def nats_reachable() -> bool:

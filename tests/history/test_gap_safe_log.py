@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,9 +25,11 @@ from api.wiring import Services
 from domain.details import ShipmentDetails
 from domain.shipment import Shipment
 from domain.values import ShipmentType
+from infrastructure.delivery.messages import Message
 from infrastructure.log_follower import LogFollower
 from infrastructure.recorders import PostgresShipmentRecorder
 from infrastructure.shipment_service import WriteContext
+from projections.delivery_messages import FeedMessages
 from tests.history.test_event_stream import server_sent_events
 
 WAIT_SECONDS = 60
@@ -294,3 +297,37 @@ def _count_reads_after(recorder: PostgresShipmentRecorder, start: int) -> Callab
 
     recorder.select_unprojected = spy  # type: ignore[method-assign]
     return lambda: calls["count"]
+
+
+def test_pages_kept_for_subscriptions_catching_up_never_link_past_a_position_in_flight(
+    services: Services, recorder: PostgresShipmentRecorder
+) -> None:
+    start = head(recorder)
+    before = create(services, "before")
+    # Started before the append is held (its start waits for appends in flight), so its
+    # memory begins after ``before``: a subscription at ``start`` reads the store.
+    follower = LogFollower(services.store).start()
+    try:
+        follower.want()
+        eventually(lambda: follower.following, "the follower started")
+        messages = FeedMessages(services.store, follower)
+        with held_append(services, recorder) as held:
+            late = create(services, "late")
+
+            first = messages.after(start, 100)
+            assert [shipment_of(m) for m in first] == [before.id]  # not past the held one
+            assert messages.rendered_after(first[-1].position, 100) is None
+
+            held.commit()
+        last = head(recorder)
+        eventually(lambda: follower.last_position >= last, "the follower saw both")
+        rest = messages.after(first[-1].position, 100)
+        assert [shipment_of(m) for m in rest] == [held.shipment_id, late.id]
+        # What the next subscription walks is the log as it committed, in order.
+        assert messages.rendered_after(start, 100) == first + rest
+    finally:
+        follower.stop()
+
+
+def shipment_of(message: Message) -> UUID:
+    return UUID(orjson.loads(message.body)["data"]["shipmentId"])
