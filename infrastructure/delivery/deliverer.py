@@ -4,7 +4,8 @@ It runs its own event loop in a thread of its own, so deliveries never compete
 with requests for the server's loop, and a command-line process or a benchmark
 runs it the same way. It reads the subscriptions and starts a
 ``SubscriptionDelivery`` for each that is not disabled and not leased by another
-live process (that task keeps the lease while it runs) — when one changes
+live process (that task keeps the lease while it runs), up to its fair share
+when other deliverers are alive (``delivery_shares``) — when one changes
 (``subscription_signals``: on PostgreSQL every process hears of it; on SQLite it
 looks every ``scan_seconds``), when a lease it saw runs out, and now and then. Tasks are
 independent: a receiver that hangs until its time-out holds up its own
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from uuid import UUID, uuid4
 
 from infrastructure.delivery.clock import Clock, SystemClock
+from infrastructure.delivery.delivery_shares import fair_share, handed_over
 from infrastructure.delivery.destinations import scheme_of
 from infrastructure.delivery.messages import MessageSource
 from infrastructure.delivery.observation import DeliveryObserver, ignore_attempt
@@ -30,7 +32,7 @@ from infrastructure.delivery.sending import Senders
 from infrastructure.delivery.subscription_delivery import DeliveryRules, SubscriptionDelivery
 from infrastructure.delivery.subscription_signals import UNSIGNALLED_SCAN_SECONDS
 from infrastructure.delivery.subscription_store import SubscriptionStore
-from infrastructure.delivery.subscriptions import SubscriptionStatus
+from infrastructure.delivery.subscriptions import Subscription, SubscriptionStatus
 
 _log = logging.getLogger("shipments.delivery")
 
@@ -78,6 +80,9 @@ class Deliverer:
         # Only subscriptions whose URL has one of these schemes (None: all): another
         # process delivers the rest, e.g. JetStream apart from the webhooks.
         self._schemes = schemes
+        # Deliverers share the subscriptions with the live peers of the same scope.
+        self._scope = "*" if schemes is None else ",".join(sorted(schemes))
+        self._presence_due_at = 0.0  # when to say again that this deliverer is present
         self._store = store
         self._messages = messages
         self._make_senders = senders  # made inside the deliverer's loop (clients bind to it)
@@ -129,45 +134,81 @@ class Deliverer:
         try:
             while not self._stopping.is_set():
                 self._wake.clear()  # before the scan: a change signalled during it scans again
-                lease_ends_in = await self._scan(senders)
-                wait = unsignalled if lease_ends_in is None else min(unsignalled, lease_ends_in)
+                look_again_in = await self._scan(senders)
+                wait = unsignalled if look_again_in is None else min(unsignalled, look_again_in)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
         finally:
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
+            if self._presence_due_at:
+                with contextlib.suppress(Exception):  # else its presence simply runs out
+                    await asyncio.to_thread(self._store.absent, self.owner)
             await self._stop_deliveries()
             await senders.close()
 
-    async def _scan(self, senders: Senders) -> float | None:
-        """Start a delivery for each subscription nobody (alive) delivers.
+    async def _say_present(self, now: float) -> None:
+        """Renew this deliverer's presence when a third of it is gone (as leases are).
 
-        Returns the seconds until the first lease held by another process runs out
-        (None: no such lease), when this process may take that subscription over.
+        Only while there is something to share: an idle deliverer writes nothing.
+        """
+        if self._presence_due_in() > 0:
+            return
+        lease = self._rules.lease_seconds
+        try:
+            await asyncio.to_thread(self._store.present, self.owner, self._scope, now, now + lease)
+        except Exception:  # noqa: BLE001 - uncounted, its peers take more, never less: safe
+            _log.warning("cannot say this deliverer is present", exc_info=True)
+            self._presence_due_at = now + STORE_RETRY_SECONDS
+            return
+        self._presence_due_at = now + lease / 3
+
+    def _presence_due_in(self) -> float:
+        return max(0.0, self._presence_due_at - self._clock.now())
+
+    async def _scan(self, senders: Senders) -> float | None:
+        """Start a delivery for each subscription nobody (alive) delivers, up to this
+        deliverer's share, and hand over what it holds beyond it.
+
+        Returns the seconds until something may change that no signal tells of (None:
+        nothing): the first lease held by another process runs out, when this one may
+        take that subscription over, or a peer's presence does, when the share grows.
         """
         for key, (_, task) in list(self._deliveries.items()):
             if task.done():
                 del self._deliveries[key]
                 if not task.cancelled() and task.exception() is not None:
                     _log.error("delivery of %s failed", key, exc_info=task.exception())
+        now = self._clock.now()
         try:
-            subscriptions = await asyncio.to_thread(self._store.all)
+            subscriptions, peers = await asyncio.to_thread(self._roll, now)
         except Exception:  # noqa: BLE001 - the store may be back at the next scan
             _log.warning("cannot read the subscriptions", exc_info=True)
             return STORE_RETRY_SECONDS
-        now = self._clock.now()
-        lease_ends_in: float | None = None
-        for subscription in subscriptions:
-            if subscription.id in self._deliveries or (
-                subscription.status is SubscriptionStatus.DISABLED
-            ):
-                continue
-            if self._schemes is not None and scheme_of(subscription.url) not in self._schemes:
+        ours = [subscription for subscription in subscriptions if self._in_scope(subscription)]
+        if ours:
+            await self._say_present(now)
+        share = fair_share(len(ours), 1 + len(peers))
+        held = [key for key, (delivery, _) in self._deliveries.items() if not delivery.stopping]
+        for key in handed_over(held, share):
+            self._deliveries[key][0].stopping = True  # commits, then releases its lease
+        taken = min(len(held), share)
+        # When a peer stops counting (it died) this one's share grows; and its own
+        # presence is renewed while it has subscriptions.
+        look_again_in = min((until - now + LEASE_END_MARGIN for until in peers), default=None)
+        if ours:
+            due_in = self._presence_due_in()
+            look_again_in = due_in if look_again_in is None else min(look_again_in, due_in)
+        for subscription in ours:
+            if taken >= share:
+                break
+            if subscription.id in self._deliveries:
                 continue
             if subscription.leased_to_another(self.owner, now):
                 ends_in = max(0.0, (subscription.lease_until or now) - now) + LEASE_END_MARGIN
-                lease_ends_in = ends_in if lease_ends_in is None else min(lease_ends_in, ends_in)
+                look_again_in = ends_in if look_again_in is None else min(look_again_in, ends_in)
                 continue
+            taken += 1
             delivery = SubscriptionDelivery(
                 subscription.id,
                 store=self._store,
@@ -180,7 +221,17 @@ class Deliverer:
             )
             task = asyncio.create_task(delivery.run(), name=f"deliver-{subscription.id}")
             self._deliveries[subscription.id] = (delivery, task)
-        return lease_ends_in
+        return look_again_in
+
+    def _roll(self, now: float) -> tuple[list[Subscription], list[float]]:
+        """The subscriptions, and when each other live deliverer of this scope stops counting."""
+        return self._store.all(), self._store.peers(self._scope, now, besides=self.owner)
+
+    def _in_scope(self, subscription: Subscription) -> bool:
+        """Not disabled, and of the schemes this deliverer delivers."""
+        if subscription.status is SubscriptionStatus.DISABLED:
+            return False
+        return self._schemes is None or scheme_of(subscription.url) in self._schemes
 
     async def _stop_deliveries(self) -> None:
         for delivery, _ in self._deliveries.values():

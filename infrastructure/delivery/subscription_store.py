@@ -12,6 +12,10 @@ not a PostgreSQL advisory lock: the same statement works on SQLite, across
 processes and hosts; a crashed holder's lease simply runs out; and the deliverer
 commits a position only while it still holds the lease (``WHERE lease_owner``),
 so a holder that stalled past its expiry cannot move a position another moved.
+
+Deliverers also say they are alive (``present``, a row each with an expiry like a
+lease's), so that each can count its live peers and take only its share of the
+subscriptions (``delivery_shares``) instead of the first one up taking them all.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from infrastructure.errors import store_errors
 
 SUBSCRIPTIONS_TABLE = "subscriptions"
 DELIVERIES_TABLE = "subscription_deliveries"
+DELIVERERS_TABLE = "subscription_deliverers"
 # Attempts kept per subscription (the API shows the latest; older ones are trimmed).
 KEPT_ATTEMPTS = 200
 # Longest error text kept: a short excerpt, never a receiver's whole answer.
@@ -68,11 +73,12 @@ class SubscriptionStore:
             schema = ""
         self._subscriptions = f"{schema}{SUBSCRIPTIONS_TABLE}"
         self._deliveries = f"{schema}{DELIVERIES_TABLE}"
+        self._deliverers = f"{schema}{DELIVERERS_TABLE}"
 
     # -- tables ---------------------------------------------------------------------------
 
     def create_tables(self) -> None:
-        """Create both tables if missing (idempotent)."""
+        """Create the tables if missing (idempotent: a store made before one was added gets it)."""
         serial = (
             "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
             if self._postgres
@@ -100,6 +106,11 @@ class SubscriptionStore:
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {DELIVERIES_TABLE}_by_subscription "
                 f"ON {self._deliveries} (subscription_id, seq)"
+            )
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._deliverers} ("
+                "owner TEXT PRIMARY KEY, scope TEXT NOT NULL, "
+                "seen_until DOUBLE PRECISION NOT NULL)"
             )
 
     # -- what people do -------------------------------------------------------------------
@@ -295,6 +306,50 @@ class SubscriptionStore:
                 (str(subscription_id), owner),
             )
             self._signal_change(cursor)
+
+    def present(self, owner: str, scope: str, now: float, until: float) -> None:
+        """Say this deliverer is alive until ``until``, delivering the subscriptions of ``scope``.
+
+        Its peers hear of a deliverer that was not present before (on PostgreSQL a
+        signal; on SQLite any commit is seen), so they give it its share at once.
+        """
+        with self._cursor(commit=True) as cursor:
+            self._execute(
+                cursor,
+                f"UPDATE {self._deliverers} SET scope = %s, seen_until = %s "
+                "WHERE owner = %s AND seen_until >= %s RETURNING owner",
+                (scope, until, owner, now),
+            )
+            if cursor.fetchone() is not None:
+                return
+            self._execute(
+                cursor,
+                f"DELETE FROM {self._deliverers} WHERE owner = %s OR seen_until < %s",
+                (owner, now),  # this one's own lapsed row, and the rows of the dead
+            )
+            self._execute(
+                cursor,
+                f"INSERT INTO {self._deliverers} (owner, scope, seen_until) VALUES (%s, %s, %s)",
+                (owner, scope, until),
+            )
+            self._signal_change(cursor)
+
+    def absent(self, owner: str) -> None:
+        """This deliverer stops: its peers share the subscriptions without it at once."""
+        with self._cursor(commit=True) as cursor:
+            self._execute(cursor, f"DELETE FROM {self._deliverers} WHERE owner = %s", (owner,))
+            self._signal_change(cursor)
+
+    def peers(self, scope: str, now: float, besides: str = "") -> list[float]:
+        """When each live deliverer of ``scope`` but ``besides`` (the asking one) stops counting."""
+        with self._cursor(commit=False) as cursor:
+            self._execute(
+                cursor,
+                f"SELECT seen_until FROM {self._deliverers} "
+                "WHERE scope = %s AND seen_until >= %s AND owner <> %s",
+                (scope, now, besides),
+            )
+            return [float(row["seen_until"]) for row in cursor.fetchall()]
 
     def advance(
         self,

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from api.wiring import build_services
+from infrastructure.settings import Settings
 from tests.delivery.receivers import Receiver, eventually, running_receiver
 from tests.support.servers import running_server, stop
 
@@ -96,6 +99,22 @@ def test_two_servers_deliver_every_event_once_in_order_to_every_subscription(
             eventually(lambda r=receiver: len(r.accepted()) >= EXPECTED, 60, "all delivered")  # type: ignore[misc]
             assert receiver.accepted_positions() == log
             assert all(delivery.verified for delivery in receiver.requests)
+        # Both servers' deliverer processes deliver: they share the three (two and one).
+        eventually(lambda: sorted(lease_counts(database_url)) == [1, 2], 30, "shared out")
+
+
+def lease_counts(database_url: str) -> list[int]:
+    """How many subscriptions each live lease holder holds (read as another process would)."""
+    services = build_services(Settings(database_url=database_url))
+    try:
+        owners = Counter(
+            subscription.lease_owner
+            for subscription in services.subscriptions.subscriptions.all()
+            if subscription.lease_owner is not None
+        )
+    finally:
+        services.close()
+    return list(owners.values())
 
 
 @pytest.mark.slow

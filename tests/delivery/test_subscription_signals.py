@@ -39,11 +39,12 @@ def test_an_idle_deliverer_does_not_read_the_subscriptions(
 ) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
     reads = counted_reads(services.subscriptions.subscriptions, monkeypatch)
+    time.sleep(1.0)  # the start's looks: the first scan, and the listener's once connected
+    settled = len(reads)
     time.sleep(3.0)  # three of the old scans
-    # At most the one look the listener takes when it has connected, or the watcher on
-    # its first look at the file (either may come after this test began counting); a
-    # deliverer that polled read three times.
-    assert len(reads) <= 1
+    # At most one late look of the start (a slow connection under load); a deliverer
+    # that polled read three times.
+    assert len(reads) - settled <= 1
 
 
 def test_a_subscription_added_by_another_process_is_delivered_at_once(
