@@ -112,6 +112,7 @@ def serving(
     separate: bool,
     niceness: int = 0,
     split_schemes: bool = False,
+    deliverers: int = 1,
     after: int | None = None,
 ) -> Iterator[Service]:
     """The service on a fresh store with ``subscriptions`` webhooks (+ JetStream), delivering
@@ -140,12 +141,15 @@ def serving(
             secrets[paths[-1]] = [services.subscriptions.add(nats_url, after=after).secret]
         receiver.call("POST", "secrets", body=secrets)
         if separate:
-            by_scheme: dict[frozenset[str] | None, int] = {None: len(paths)}
+            groups: list[tuple[frozenset[str] | None, int]] = [(None, len(paths))]
             if split_schemes:
-                by_scheme = {frozenset({"http", "https"}): subscriptions}
+                groups = [(frozenset({"http", "https"}), subscriptions)]
                 if len(paths) > subscriptions:
-                    by_scheme[frozenset({"nats"})] = len(paths) - subscriptions
-            with delivering_processes(settings, by_scheme, niceness) as children:
+                    groups.append((frozenset({"nats"}), len(paths) - subscriptions))
+            elif deliverers > 1:
+                groups = [(None, 0)] * deliverers  # they share them: waited for below
+            with delivering_processes(settings, groups, niceness) as children:
+                shared_out(children, len(paths))
                 time.sleep(0.3)  # the first rounds: leases taken, rows read
                 yield Service(services, paths, children)
             return
@@ -162,6 +166,16 @@ def serving(
             deliverer.stop()
         follower.stop()
         services.close()
+
+
+def shared_out(children: DelivererProcesses, subscriptions: int) -> None:
+    """Wait until the deliverer processes deliver every subscription between them
+    (a second one's share is handed over by the first: ``delivery_shares``)."""
+    deadline = time.monotonic() + 30
+    while sum(counts := children.delivering()) < subscriptions or 0 in counts:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the deliverers took {counts} of {subscriptions} subscriptions")
+        time.sleep(0.05)
 
 
 def write_for(services: Services, seconds: float, rate: float | None, writers: int) -> int:
@@ -239,6 +253,7 @@ def lag_run(
         separate=separate,
         niceness=arguments.nice,
         split_schemes=arguments.split_schemes,
+        deliverers=arguments.deliverers,
     ) as service:
         cpu_started = service.cpu_seconds()
         written = write_for(service.services, arguments.seconds, arguments.rate, arguments.writers)
@@ -304,6 +319,7 @@ def throughput(
         separate=separate,
         niceness=arguments.nice,
         split_schemes=arguments.split_schemes,
+        deliverers=arguments.deliverers,
     ) as service:
         parties = process_parties(service, receiver, postgres=url.startswith("postgresql"))
         started, delivered_before = mark_shares(parties), receiver.call("GET", "count", f"/{tag}/")
@@ -485,6 +501,13 @@ def main() -> None:
         action="store_true",
         help="with --deliverer process: one deliverer process for the webhooks and one for "
         "JetStream (as two `shipments deliver --schemes`)",
+    )
+    parser.add_argument(
+        "--deliverers",
+        type=int,
+        default=1,
+        help="with --deliverer process: deliverer processes sharing the subscriptions "
+        "(as several `shipments deliver`)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="with --deliverer serve: uvicorn workers per server"

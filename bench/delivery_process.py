@@ -4,15 +4,16 @@ What a deployment gets by delivering from a process that does not write: the
 same building blocks a server uses (``build_services``, a ``LogFollower`` and
 ``start_deliverer``) in a spawned child, with its own GIL. The service has no
 such mode yet; this measures whether it would be worth one. The parent drives it
-over a pipe: the child answers ``"ready"`` once it delivers every subscription,
-its CPU seconds to ``"mark"``, and stops on ``"stop"``.
+over a pipe: the child answers ``"ready"`` once it delivers the subscriptions it
+was told to wait for, its CPU seconds to ``"mark"``, how many it delivers to
+``"delivering"`` (several children share them), and stops on ``"stop"``.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
@@ -45,6 +46,8 @@ def _deliver(
         while (command := pipe.recv()) != "stop":
             if command == "mark":
                 pipe.send(time.process_time())
+            elif command == "delivering":
+                pipe.send(0 if deliverer is None else len(deliverer.delivering))
     finally:
         if deliverer is not None:
             deliverer.stop()
@@ -65,6 +68,11 @@ class DelivererProcess:
         answer: Any = self._pipe.recv()
         return float(answer)
 
+    def delivering(self) -> int:
+        self._pipe.send("delivering")
+        answer: Any = self._pipe.recv()
+        return int(answer)
+
 
 class DelivererProcesses:
     """Several deliverer processes' CPU seconds, summed."""
@@ -79,17 +87,23 @@ class DelivererProcesses:
     def cpu_seconds(self) -> float:
         return sum(process.cpu_seconds() for process in self._processes)
 
+    def delivering(self) -> list[int]:
+        """How many subscriptions each delivers now."""
+        return [process.delivering() for process in self._processes]
+
 
 @contextmanager
 def delivering_processes(
-    settings: Settings, by_scheme: dict[frozenset[str] | None, int], niceness: int = 0
+    settings: Settings,
+    groups: Sequence[tuple[frozenset[str] | None, int]],
+    niceness: int = 0,
 ) -> Iterator[DelivererProcesses]:
-    """A deliverer process per group of schemes (``shipments deliver --schemes``; None: all),
-    each ready once it delivers its given number of subscriptions."""
+    """A deliverer process per group: its schemes (``shipments deliver --schemes``; None:
+    all), ready once it delivers the given number of subscriptions (0: at once)."""
     with ExitStack() as stack:
         children = [
             stack.enter_context(delivering_process(settings, count, niceness, schemes))
-            for schemes, count in by_scheme.items()
+            for schemes, count in groups
         ]
         yield DelivererProcesses(children)
 
