@@ -72,24 +72,24 @@ def writing_client(settings: Settings) -> Iterator[TestClient]:
 
 
 @contextmanager
-def closing_services(settings: Settings) -> Iterator[Services]:
+def running_deliverer(settings: Settings) -> Iterator[Deliverer]:
+    """A deliverer with services of its own, as another process on the store would have."""
     services = build_services(settings)
+    deliverer = start_deliverer(services, settings, follower=None)
+    assert deliverer is not None
     try:
-        yield services
+        yield deliverer
     finally:
+        deliverer.stop()
         services.close()
 
 
-@contextmanager
-def running_deliverer(settings: Settings) -> Iterator[Deliverer]:
-    """A deliverer with services of its own, as another process on the store would have."""
-    with closing_services(settings) as services:
-        deliverer = start_deliverer(services, settings, follower=None)
-        assert deliverer is not None
-        try:
-            yield deliverer
-        finally:
-            deliverer.stop()
+def subscribed_receivers(stack: ExitStack, client: TestClient) -> list[Receiver]:
+    """``RECEIVERS`` receivers, each subscribed from the feed's start, until ``stack`` ends."""
+    receivers = [stack.enter_context(running_receiver()) for _ in range(RECEIVERS)]
+    for receiver in receivers:
+        subscribe(client, receiver, after=0)
+    return receivers
 
 
 def every_event_once_in_order(receivers: list[Receiver], positions: list[int]) -> bool:
@@ -102,9 +102,7 @@ def test_a_second_deliverer_takes_half_and_hands_it_back_when_it_stops(
     writing_client: TestClient, settings: Settings
 ) -> None:
     with ExitStack() as stack:
-        receivers = [stack.enter_context(running_receiver()) for _ in range(RECEIVERS)]
-        for receiver in receivers:
-            subscribe(writing_client, receiver, after=0)
+        receivers = subscribed_receivers(stack, writing_client)
         first = stack.enter_context(running_deliverer(settings))
         eventually(lambda: len(first.delivering) == RECEIVERS, what="the first takes all")
         write_events(writing_client, NEW_SHIPMENT, shipments=2, patches=2)
@@ -134,14 +132,12 @@ def test_a_second_deliverer_takes_half_and_hands_it_back_when_it_stops(
 
 @pytest.mark.store
 def test_a_peer_that_stops_saying_it_is_present_stops_counting(
-    writing_client: TestClient, settings: Settings
+    writing_client: TestClient, settings: Settings, services: Services
 ) -> None:
     """A peer that died sends no signal: its presence runs out, and the share grows then."""
     with ExitStack() as stack:
-        receivers = [stack.enter_context(running_receiver()) for _ in range(RECEIVERS)]
-        for receiver in receivers:
-            subscribe(writing_client, receiver, after=0)
-        store = stack.enter_context(closing_services(settings)).subscriptions.subscriptions
+        receivers = subscribed_receivers(stack, writing_client)
+        store = services.subscriptions.subscriptions  # the peer's presence, said from here
 
         def peer_alive_and_half_taken() -> bool:
             now = time.time()
